@@ -1,0 +1,49 @@
+# omnidesk — two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_ADMIN_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test install lint typecheck contracts test-sqlite test-postgres initial-migration clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/omnidesk serve
+
+lint: $(STAMP)
+	$(BIN)/ruff check omnidesk tests
+	$(BIN)/ruff format --check omnidesk tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+contracts: $(STAMP)
+	$(BIN)/lint-imports
+
+test-sqlite: $(STAMP)
+	$(BIN)/pytest -q
+
+test-postgres: $(STAMP)
+	OMNIDESK_TEST_DATABASE_URL=$(PG_ADMIN_URL) OMNIDESK_TEST_REDIS_URL=$(REDIS_TEST_URL) \
+		$(BIN)/pytest -q
+
+test: lint typecheck contracts test-sqlite test-postgres
+
+# Regenerates the initial schema migration from the models (before the first release only;
+# later migrations are hand-checked autogenerations on top of it).
+initial-migration: $(STAMP)
+	$(BIN)/python -m omnidesk.kit.migrate --regenerate-initial
+	$(BIN)/ruff format omnidesk/migrations/versions
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

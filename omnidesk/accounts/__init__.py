@@ -1,0 +1,1 @@
+"""Accounts (tenants), users, teams, login sessions and API tokens."""

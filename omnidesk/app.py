@@ -1,0 +1,84 @@
+"""The ASGI application: every context's endpoints, health checks, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from omnidesk import __version__, bootstrap
+from omnidesk.accounts import endpoints as accounts
+from omnidesk.kit.clock import Clock
+from omnidesk.kit.logging import configure_logging
+from omnidesk.settings import Settings
+from omnidesk.web.errors import install_error_handlers
+from omnidesk.web.middleware import RequestContextMiddleware
+
+DESCRIPTION = """
+The omnidesk REST API. Authenticate with a bearer API token (`Authorization: Bearer odk_…`)
+or with the browser session cookie plus the `X-CSRF-Token` header on unsafe requests.
+
+Every error is `{"code", "message", "field"}` with a 4xx status.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, run_jobs: bool | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    container = bootstrap.build_container(settings, clock=clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await bootstrap.start(container, run_jobs=run_jobs)
+        try:
+            yield
+        finally:
+            await bootstrap.stop(container)
+
+    app = FastAPI(
+        title="omnidesk",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+
+    app.include_router(accounts.auth)
+    app.include_router(accounts.router)
+    # --- context routers ---------------------------------------------------------------
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        summary="Readiness: the database answers",
+        responses={503: {"description": "The database does not answer"}},
+    )
+    async def readyz(request: Request) -> Any:
+        try:
+            async with container.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            return JSONResponse(
+                {"status": "unavailable", "database": "down", "error": type(exc).__name__},
+                status_code=503,
+            )
+        return {"status": "ok", "database": "up"}
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

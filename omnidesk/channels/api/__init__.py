@@ -1,0 +1,1 @@
+"""The API channel: an external system posts messages in and receives replies by webhook."""

@@ -1,0 +1,157 @@
+"""The small typed interfaces every channel adapter implements.
+
+An adapter turns a provider's webhook request into :class:`Inbound` messages, and an
+:class:`Outbound` message into a provider call. It is stateless apart from its inbox's
+configuration, and it never touches the database: the pipeline around it verifies,
+deduplicates, persists and acknowledges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+DeliveryState = Literal["sent", "delivered", "read", "failed"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    attachments: bool = False
+    max_attachment_bytes: int = 0
+    typing: bool = False
+    read_receipts: bool = False
+    templates: bool = False
+    #: Free-form replies only within this many hours of the customer's last message.
+    reply_window_hours: int | None = None
+    voice: bool = False
+    html: bool = False
+    subject: bool = False
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What an adapter may read of an HTTP request, free of any web framework."""
+
+    method: str
+    url: str
+    headers: dict[str, str]  # lower-cased names
+    query: dict[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class InboundSender:
+    #: an identity kind from ``omnidesk.contacts.models.IDENTITY_KINDS``
+    kind: str
+    value: str
+    name: str = ""
+    extra_identities: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class InboundAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+    content_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One message from a customer, normalised."""
+
+    channel_message_id: str
+    sender: InboundSender
+    body: str
+    body_html: str | None = None
+    subject: str | None = None
+    thread_id: str | None = None
+    sent_at: datetime | None = None
+    attachments: tuple[InboundAttachment, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """One message to a customer, ready for the provider."""
+
+    message_id: int
+    conversation_id: int
+    idempotency_key: str
+    recipient_kind: str
+    recipient: str
+    body: str
+    body_html: str | None = None
+    subject: str | None = None
+    thread_id: str | None = None
+    sender_name: str = ""
+    attachments: tuple[InboundAttachment, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The provider's answer to a send."""
+
+    channel_message_id: str | None
+    state: DeliveryState = "sent"
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryUpdate:
+    channel_message_id: str
+    state: DeliveryState
+    error: str | None = None
+
+
+class DeliveryFailed(Exception):
+    """A send that did not go through. ``permanent`` failures are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class SignatureInvalid(Exception):
+    """A webhook whose signature is missing or wrong: answered 403, nothing stored."""
+
+
+@runtime_checkable
+class ChannelAdapter(Protocol):
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    #: Validates the inbox's non-secret configuration.
+    config_schema: ClassVar[type[BaseModel]]
+    #: Validates the inbox's secrets (stored encrypted).
+    secrets_schema: ClassVar[type[BaseModel]]
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Raise :class:`SignatureInvalid` unless the request really comes from the provider."""
+
+    def parse(self, request: WebhookRequest) -> list[Inbound]:
+        """The customer messages in a verified webhook request (maybe none)."""
+
+    async def send(self, outbound: Outbound) -> Delivery:
+        """Hand a message to the provider; raise :class:`DeliveryFailed` when it refuses."""
+
+    def status(self, request: WebhookRequest) -> list[DeliveryUpdate]:
+        """Delivery and read updates in a verified webhook request (maybe none)."""
+
+
+class AdapterContext(BaseModel):
+    """What an adapter is built with: its inbox's id, configuration and secrets."""
+
+    inbox_id: int
+    account_id: int
+    config: dict[str, Any]
+    secrets: dict[str, Any]
+    public_url: str
+    allow_private_addresses: bool = False
+    timeout_s: float = 10.0

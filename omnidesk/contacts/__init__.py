@@ -1,0 +1,1 @@
+"""Contacts (customers), their identities on every channel, companies and merges."""

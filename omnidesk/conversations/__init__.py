@@ -1,0 +1,1 @@
+"""Conversations (the unit of service), their messages, notes, tags and attachments."""

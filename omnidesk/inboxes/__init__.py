@@ -1,0 +1,1 @@
+"""Inboxes: configured channel endpoints (a support address, a number, a widget, an API)."""

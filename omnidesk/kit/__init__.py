@@ -1,0 +1,1 @@
+"""Infrastructure every context shares: database, errors, time, security, pagination."""

@@ -1,0 +1,11 @@
+"""Every context's models, imported so that the metadata is complete (Alembic, tests)."""
+
+from omnidesk.accounts import models as accounts
+from omnidesk.contacts import models as contacts
+from omnidesk.conversations import models as conversations
+from omnidesk.events import models as events
+from omnidesk.inboxes import models as inboxes
+from omnidesk.jobs import models as jobs
+from omnidesk.kit.db import Base
+
+__all__ = ["Base", "accounts", "contacts", "conversations", "events", "inboxes", "jobs"]

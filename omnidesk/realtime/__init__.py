@@ -1,0 +1,1 @@
+"""Realtime: events to agents' websockets, after commit, resumable."""

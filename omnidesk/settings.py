@@ -1,0 +1,97 @@
+"""Settings from the environment: prefix ``OMNIDESK_``, ``__`` for nesting."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "omnidesk-development-secret-change-me"  # noqa: S105 (a known default)
+
+
+class AttachmentSettings(BaseModel):
+    max_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    allowed_types: list[str] = Field(
+        default=[
+            "image/*",
+            "audio/*",
+            "video/*",
+            "text/plain",
+            "text/csv",
+            "application/pdf",
+            "application/zip",
+            "application/json",
+            "application/msword",
+            "application/vnd.openxmlformats-officedocument.*",
+            "application/vnd.ms-excel",
+            "application/octet-stream",
+        ]
+    )
+
+
+class JobSettings(BaseModel):
+    embedded: bool = True  # run the job runner inside `omnidesk serve`
+    max_attempts: int = Field(default=8, ge=1)
+    backoff_base_s: float = Field(default=2.0, gt=0)
+    backoff_max_s: float = Field(default=3600.0, gt=0)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    lease_s: float = Field(default=60.0, gt=0)
+    concurrency: int = Field(default=8, ge=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OMNIDESK_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "production", "test"] = "development"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    database_url: str = "sqlite+aiosqlite:///./var/omnidesk.db"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = "http://127.0.0.1:8000"
+    data_dir: Path = Path("./var")
+    log_json: bool | None = None
+    log_level: str = "INFO"
+    seed_demo: bool = True
+    session_ttl_hours: int = Field(default=24 * 14, gt=0)
+    cookie_secure: bool | None = None
+    webhooks_allow_private_addresses: bool = False
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    login_attempts_per_minute: int = Field(default=10, gt=0)
+    ws_heartbeat_s: float = Field(default=25.0, gt=0)
+    attachments: AttachmentSettings = AttachmentSettings()
+    jobs: JobSettings = JobSettings()
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY
+        ):
+            raise ValueError("OMNIDESK_SECRET_KEY must be set to a long random value in production")
+        if self.environment == "production" and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("OMNIDESK_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.is_production
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.startswith("https://")
+
+    @cached_property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"

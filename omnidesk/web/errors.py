@@ -1,0 +1,82 @@
+"""Every error leaves as ``{"code", "message", "field"}`` with a 4xx status, and is logged."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from omnidesk.kit.errors import OmnideskError, RateLimited, error_body
+
+log = structlog.get_logger("omnidesk.errors")
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def _field_of(loc: Sequence[Any]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OmnideskError)
+    async def _omnidesk_error(request: Request, exc: OmnideskError) -> JSONResponse:
+        log.info(
+            "request_refused",
+            status=exc.status_code,
+            code=exc.code,
+            field=exc.field,
+            path=request.url.path,
+            reason=exc.message,
+        )
+        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+        field = _field_of(first.get("loc", ()))
+        message = str(first.get("msg", "invalid request"))
+        details = [
+            {"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", ""))}
+            for e in errors[:20]
+        ]
+        log.info("request_invalid", path=request.url.path, field=field, reason=message)
+        return JSONResponse(
+            error_body("validation_error", message, field, details), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        log.info("request_refused", status=exc.status_code, code=code, path=request.url.path)
+        return JSONResponse(
+            error_body(code, str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request_failed", path=request.url.path)
+        return JSONResponse(
+            error_body("internal_error", "something went wrong on our side"), status_code=500
+        )
