@@ -2,7 +2,9 @@
 
 ``OMNIDESK_TEST_DATABASE_URL`` picks PostgreSQL (``postgresql+asyncpg://…``); a database of
 its own is created for the run and every table is emptied between tests. Without it, each
-test gets a copy of a migrated SQLite template. ``OMNIDESK_TEST_REDIS_URL`` adds Redis. With
+test gets a copy of a migrated SQLite template. ``OMNIDESK_TEST_REDIS_URL`` is the Redis that
+Redis-specific tests use; ``OMNIDESK_TEST_BROKER=redis`` also makes the app under test fan
+events out through it (the scale-out set-up) instead of in memory (the embedded one). With
 ``CI=true`` a test that needs a missing service fails instead of skipping.
 """
 
@@ -34,6 +36,7 @@ from omnidesk.settings import Settings
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("OMNIDESK_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("OMNIDESK_TEST_REDIS_URL", "")
+APP_USES_REDIS = os.environ.get("OMNIDESK_TEST_BROKER", "memory") == "redis"
 
 
 def require_service(available: bool, reason: str) -> None:
@@ -107,7 +110,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
-        redis_url=REDIS_URL or None,
+        redis_url=REDIS_URL if APP_USES_REDIS and REDIS_URL else None,
+        # Parallel runs against one Redis must not hear each other's events.
+        redis_key_prefix=f"omnidesk-test-{uuid.uuid4().hex}:",
         data_dir=tmp_path / "data",
         seed_demo=False,
         webhooks_allow_private_addresses=True,

@@ -24,6 +24,7 @@ from omnidesk.accounts.schemas import (
 )
 from omnidesk.events import service as events
 from omnidesk.kit.errors import NotFound
+from omnidesk.kit.types import RowId
 from omnidesk.web.auth import SESSION_COOKIE, PrincipalDep
 from omnidesk.web.deps import ClockDep, ContainerDep, SessionDep, SettingsDep
 
@@ -142,7 +143,7 @@ async def create_user(
 
 
 @router.get("/users/{user_id}", tags=["users"], summary="One user")
-async def get_user(user_id: int, principal: PrincipalDep, session: SessionDep) -> UserOut:
+async def get_user(user_id: RowId, principal: PrincipalDep, session: SessionDep) -> UserOut:
     return UserOut.model_validate(await service.get_user(session, principal, user_id))
 
 
@@ -152,7 +153,7 @@ async def get_user(user_id: int, principal: PrincipalDep, session: SessionDep) -
     summary="Change a user (admin), or your own name and password",
 )
 async def update_user(
-    user_id: int, body: UserUpdate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
+    user_id: RowId, body: UserUpdate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> UserOut:
     user = await service.update_user(session, clock, principal, user_id, body)
     return UserOut.model_validate(user)
@@ -165,7 +166,7 @@ async def update_user(
     summary="End every browser session of a user (supervisor)",
 )
 async def sign_out_user(
-    user_id: int, principal: PrincipalDep, session: SessionDep, clock: ClockDep
+    user_id: RowId, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> None:
     await service.sign_out_user(session, clock, principal, user_id)
 
@@ -197,14 +198,14 @@ async def create_team(
 
 
 @router.get("/teams/{team_id}", tags=["teams"], summary="One team")
-async def get_team(team_id: int, principal: PrincipalDep, session: SessionDep) -> TeamOut:
+async def get_team(team_id: RowId, principal: PrincipalDep, session: SessionDep) -> TeamOut:
     team = await service.get_team(session, principal, team_id)
     return (await _team_out(session, [team]))[0]
 
 
 @router.patch("/teams/{team_id}", tags=["teams"], summary="Change a team (admin)")
 async def update_team(
-    team_id: int, body: TeamUpdate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
+    team_id: RowId, body: TeamUpdate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> TeamOut:
     team = await service.update_team(session, clock, principal, team_id, body)
     return (await _team_out(session, [team]))[0]
@@ -217,7 +218,7 @@ async def update_team(
     summary="Delete a team (admin)",
 )
 async def delete_team(
-    team_id: int, principal: PrincipalDep, session: SessionDep, clock: ClockDep
+    team_id: RowId, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> None:
     await service.delete_team(session, clock, principal, team_id)
 
@@ -248,7 +249,7 @@ async def create_token(
 
 @router.delete("/api-tokens/{token_id}", tags=["api tokens"], summary="Revoke an API token (admin)")
 async def revoke_token(
-    token_id: int, principal: PrincipalDep, session: SessionDep, clock: ClockDep
+    token_id: RowId, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> ApiTokenOut:
     return ApiTokenOut.model_validate(
         await service.revoke_api_token(session, clock, principal, token_id)

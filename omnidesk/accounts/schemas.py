@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from omnidesk.kit.types import RowId, Text
+
 Role = Literal["admin", "supervisor", "agent"]
 
 
@@ -17,7 +19,7 @@ class AccountOut(BaseModel):
 
 
 class AccountUpdate(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
 
 
 class UserOut(BaseModel):
@@ -34,21 +36,21 @@ class UserOut(BaseModel):
 
 class UserCreate(BaseModel):
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Text = Field(min_length=1, max_length=200)
     role: Role = "agent"
-    password: str = Field(min_length=10, max_length=200)
+    password: Text = Field(min_length=10, max_length=200)
 
 
 class UserUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     active: bool | None = None
-    password: str | None = Field(default=None, min_length=10, max_length=200)
+    password: Text | None = Field(default=None, min_length=10, max_length=200)
 
 
 class LoginIn(BaseModel):
-    email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=200)
+    email: Text = Field(min_length=1, max_length=320)
+    password: Text = Field(min_length=1, max_length=200)
 
 
 class MeOut(BaseModel):
@@ -66,19 +68,19 @@ class TeamOut(BaseModel):
     id: int
     name: str
     description: str
-    member_ids: list[int] = []
+    member_ids: list[RowId] = []
 
 
 class TeamCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
-    description: str = Field(default="", max_length=500)
-    member_ids: list[int] = Field(default=[], max_length=1000)
+    name: Text = Field(min_length=1, max_length=100)
+    description: Text = Field(default="", max_length=500)
+    member_ids: list[RowId] = Field(default=[], max_length=1000)
 
 
 class TeamUpdate(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    description: str | None = Field(default=None, max_length=500)
-    member_ids: list[int] | None = Field(default=None, max_length=1000)
+    name: Text | None = Field(default=None, min_length=1, max_length=100)
+    description: Text | None = Field(default=None, max_length=500)
+    member_ids: list[RowId] | None = Field(default=None, max_length=1000)
 
 
 class ApiTokenOut(BaseModel):
@@ -94,7 +96,7 @@ class ApiTokenOut(BaseModel):
 
 
 class ApiTokenCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: Text = Field(min_length=1, max_length=100)
 
 
 class ApiTokenCreated(ApiTokenOut):

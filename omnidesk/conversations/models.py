@@ -87,7 +87,8 @@ class Message(IdMixin, Base):
     body: Mapped[str] = mapped_column(Text, default="")
     body_html: Mapped[str | None] = mapped_column(Text)
     channel_message_id: Mapped[str | None] = mapped_column(String(255))
-    delivery_status: Mapped[str] = mapped_column(String(16))
+    #: None for notes and activities, which are never delivered.
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
     delivery_error: Mapped[str | None] = mapped_column(Text)
     meta: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     created_at: Mapped[datetime]

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, inspect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -145,7 +145,8 @@ class Database:
                 await session.rollback()
                 raise
             callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT_KEY, [])
-            events: list[Any] = session.info.pop(PENDING_EVENTS_KEY, [])
+            # An event added inside a savepoint that was rolled back is no longer persistent.
+            events = [e for e in session.info.pop(PENDING_EVENTS_KEY, []) if inspect(e).persistent]
         if events:
             for sink in self.event_sinks:
                 try:

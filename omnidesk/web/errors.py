@@ -9,6 +9,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omnidesk.kit.errors import OmnideskError, RateLimited, error_body
@@ -31,8 +32,12 @@ _HTTP_CODES = {
 
 
 def _field_of(loc: Sequence[Any]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
-    return ".".join(parts) or None
+    # The first element says where the value was (body, query…); the rest is the field,
+    # which may itself be called "body".
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or None
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -80,3 +85,32 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body("internal_error", "something went wrong on our side"), status_code=500
         )
+
+
+class ErrorOut(BaseModel):
+    """The one error shape."""
+
+    code: str = Field(description="Stable machine-readable code, e.g. `not_found`.")
+    message: str = Field(description="What went wrong, for a person.")
+    field: str | None = Field(description="The offending field, when there is one.")
+    details: list[dict[str, Any]] | None = Field(
+        default=None, description="Every invalid field, on validation errors."
+    )
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+#: Documented on every API route, so that clients (and schemathesis) know the error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("Bad request"),
+    401: _error("Not authenticated"),
+    403: _error("Not allowed"),
+    404: _error("Not found (or in another account)"),
+    409: _error("Conflicts with existing data"),
+    413: _error("Too large"),
+    415: _error("Unsupported media type"),
+    422: _error("Invalid input"),
+    429: _error("Too many requests"),
+}

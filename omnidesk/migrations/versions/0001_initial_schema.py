@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 06:52:11.085783
+Create Date: 2026-11-23 07:43:08.190733
 """
 
 from collections.abc import Sequence
@@ -619,7 +619,7 @@ def upgrade() -> None:
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("body_html", sa.Text(), nullable=True),
         sa.Column("channel_message_id", sa.String(length=255), nullable=True),
-        sa.Column("delivery_status", sa.String(length=16), nullable=False),
+        sa.Column("delivery_status", sa.String(length=16), nullable=True),
         sa.Column("delivery_error", sa.Text(), nullable=True),
         sa.Column(
             "meta",

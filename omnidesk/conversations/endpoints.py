@@ -1,0 +1,232 @@
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, UploadFile, status
+from fastapi.responses import Response
+
+from omnidesk.conversations import repository as repo
+from omnidesk.conversations import service
+from omnidesk.conversations.models import Conversation
+from omnidesk.conversations.schemas import (
+    AttachmentOut,
+    ConversationCreate,
+    ConversationFilters,
+    ConversationOut,
+    ConversationUpdate,
+    MessageCreate,
+    MessageOut,
+    Priority,
+    Status,
+)
+from omnidesk.events import repository as events_repo
+from omnidesk.events.schemas import EventOut
+from omnidesk.kit.errors import NotFound, PayloadTooLarge
+from omnidesk.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from omnidesk.kit.types import RowId, Text
+from omnidesk.web.auth import PrincipalDep
+from omnidesk.web.deps import ClockDep, ContainerDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1", tags=["conversations"])
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+async def _out(session: SessionDep, conversations: list[Conversation]) -> list[ConversationOut]:
+    tags = await repo.tags_of(session, [c.id for c in conversations])
+    return [service.conversation_out(c, tags[c.id]) for c in conversations]
+
+
+@router.get("/conversations", summary="List conversations with filters, search and a cursor")
+async def list_conversations(
+    principal: PrincipalDep,
+    session: SessionDep,
+    status_: Annotated[list[Status], Query(alias="status")] = [],  # noqa: B006
+    priority: Annotated[list[Priority], Query()] = [],  # noqa: B006
+    assignee: Annotated[Literal["me", "none", "any"] | None, Query()] = None,
+    assignee_id: RowId | None = None,
+    team_id: RowId | None = None,
+    inbox_id: RowId | None = None,
+    contact_id: RowId | None = None,
+    tag: Annotated[Text | None, Query(max_length=64)] = None,
+    q: Annotated[Text | None, Query(max_length=200, description="Full-text search")] = None,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> Page[ConversationOut]:
+    filters = ConversationFilters(
+        status=status_,
+        priority=priority,
+        assignee=assignee,
+        assignee_id=assignee_id,
+        team_id=team_id,
+        inbox_id=inbox_id,
+        contact_id=contact_id,
+        tag=tag,
+        q=q,
+    )
+    rows = list(
+        await repo.list_conversations(
+            session, principal, filters, cursor=decode_cursor(cursor), limit=limit + 1
+        )
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last.last_activity_at.isoformat(), last.id)
+    return Page(items=await _out(session, rows), next_cursor=next_cursor)
+
+
+@router.post(
+    "/conversations",
+    status_code=status.HTTP_201_CREATED,
+    summary="Open a conversation with a contact",
+)
+async def create_conversation(
+    body: ConversationCreate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
+) -> ConversationOut:
+    conversation = await service.create_conversation(session, clock, principal, body)
+    return (await _out(session, [conversation]))[0]
+
+
+@router.get("/conversations/{conversation_id}", summary="One conversation")
+async def get_conversation(
+    conversation_id: RowId, principal: PrincipalDep, session: SessionDep
+) -> ConversationOut:
+    conversation = await service.get_conversation(session, principal, conversation_id)
+    return (await _out(session, [conversation]))[0]
+
+
+@router.patch(
+    "/conversations/{conversation_id}",
+    summary="Change status (snooze with snoozed_until), priority, assignee, team, tags, fields",
+)
+async def update_conversation(
+    conversation_id: RowId,
+    body: ConversationUpdate,
+    principal: PrincipalDep,
+    session: SessionDep,
+    clock: ClockDep,
+) -> ConversationOut:
+    conversation = await service.update_conversation(
+        session, clock, principal, conversation_id, body
+    )
+    return (await _out(session, [conversation]))[0]
+
+
+@router.get(
+    "/conversations/{conversation_id}/messages",
+    summary="Messages and notes of a conversation, oldest first",
+)
+async def list_messages(
+    conversation_id: RowId,
+    principal: PrincipalDep,
+    session: SessionDep,
+    cursor: str | None = None,
+    limit: Limit = 100,
+) -> Page[MessageOut]:
+    conversation = await service.get_conversation(session, principal, conversation_id)
+    after = decode_cursor(cursor)
+    rows = list(
+        await repo.list_messages(
+            session, conversation.id, after_id=after.id if after else 0, limit=limit + 1
+        )
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(None, rows[-1].id)
+    attachments = await repo.attachments_of(session, [m.id for m in rows])
+    return Page(
+        items=[service.message_out(m, attachments[m.id]) for m in rows], next_cursor=next_cursor
+    )
+
+
+@router.post(
+    "/conversations/{conversation_id}/messages",
+    status_code=status.HTTP_201_CREATED,
+    summary="Reply to the customer (sent through the outbox) or add an internal note",
+)
+async def post_message(
+    conversation_id: RowId,
+    body: MessageCreate,
+    principal: PrincipalDep,
+    session: SessionDep,
+    clock: ClockDep,
+) -> MessageOut:
+    message, attachments = await service.post_message(
+        session, clock, principal, conversation_id, body
+    )
+    return service.message_out(message, attachments)
+
+
+@router.get("/conversations/{conversation_id}/events", summary="The conversation's event history")
+async def conversation_events(
+    conversation_id: RowId, principal: PrincipalDep, session: SessionDep
+) -> list[EventOut]:
+    conversation = await service.get_conversation(session, principal, conversation_id)
+    rows = await events_repo.list_for_conversation(session, principal.account_id, conversation.id)
+    return [EventOut.model_validate(e) for e in rows]
+
+
+@router.post(
+    "/attachments",
+    status_code=status.HTTP_201_CREATED,
+    tags=["attachments"],
+    summary="Upload a file to attach to a message (multipart field `file`)",
+)
+async def upload_attachment(
+    file: UploadFile,
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    container: ContainerDep,
+) -> AttachmentOut:
+    limit = settings.attachments.max_bytes
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(f"attachments may be at most {limit} bytes", field="file")
+    attachment = await service.upload_attachment(
+        session,
+        clock,
+        principal,
+        container.storage,
+        settings.attachments,
+        filename=file.filename or "attachment",
+        content_type=file.content_type or "",
+        data=data,
+    )
+    return AttachmentOut.model_validate(attachment)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    tags=["attachments"],
+    summary="Download an attachment",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+async def download_attachment(
+    attachment_id: RowId, principal: PrincipalDep, session: SessionDep, container: ContainerDep
+) -> Response:
+    attachment = await repo.get_attachment(session, principal.account_id, attachment_id)
+    if attachment is None:
+        raise NotFound("attachment")
+    data = await container.storage.get(attachment.storage_key)
+    # Served as a download, never rendered inline, so an uploaded HTML file cannot run script.
+    return Response(
+        data,
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{_quote(attachment.filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")

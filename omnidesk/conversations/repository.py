@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Select, and_, delete, func, literal_column, or_, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.accounts.principal import Principal
+from omnidesk.conversations.models import Attachment, Conversation, ConversationTag, Message
+from omnidesk.conversations.schemas import ConversationFilters
+from omnidesk.kit.pagination import Cursor
+
+
+def visible_to(principal: Principal) -> Select[Conversation]:
+    """Supervisors see every conversation; agents see theirs, their teams' and unassigned ones."""
+    query = select(Conversation).where(Conversation.account_id == principal.account_id)
+    if principal.is_supervisor:
+        return query
+    return query.where(
+        or_(
+            Conversation.assignee_id == principal.user_id,
+            Conversation.team_id.in_(principal.team_ids or [-1]),
+            and_(Conversation.assignee_id.is_(None), Conversation.team_id.is_(None)),
+        )
+    )
+
+
+async def get_visible(
+    session: AsyncSession, principal: Principal, conversation_id: int
+) -> Conversation | None:
+    return await session.scalar(visible_to(principal).where(Conversation.id == conversation_id))
+
+
+async def get_in_account(
+    session: AsyncSession, account_id: int, conversation_id: int
+) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation).where(
+            Conversation.account_id == account_id, Conversation.id == conversation_id
+        )
+    )
+
+
+def _search_ids(dialect: str, q: str) -> Select[int]:
+    """Conversations with a message matching ``q`` (FTS5 on SQLite, tsvector on PostgreSQL)."""
+    if dialect == "sqlite":
+        # Quote every term so that user input is never FTS5 query syntax.
+        terms = " ".join('"' + t.replace('"', '""') + '"' for t in q.split())
+        matching = text("SELECT rowid FROM messages_fts WHERE messages_fts MATCH :q").bindparams(
+            q=terms
+        )
+        return select(Message.conversation_id).where(Message.id.in_(matching))
+    tsquery = func.plainto_tsquery(literal_column("'simple'"), q)
+    return select(Message.conversation_id).where(
+        func.to_tsvector(literal_column("'simple'"), Message.body).op("@@")(tsquery)
+    )
+
+
+async def list_conversations(
+    session: AsyncSession,
+    principal: Principal,
+    filters: ConversationFilters,
+    *,
+    cursor: Cursor | None,
+    limit: int,
+) -> Sequence[Conversation]:
+    query = visible_to(principal)
+    if filters.status:
+        query = query.where(Conversation.status.in_(filters.status))
+    if filters.priority:
+        query = query.where(Conversation.priority.in_(filters.priority))
+    if filters.assignee == "me":
+        query = query.where(Conversation.assignee_id == principal.user_id)
+    elif filters.assignee == "none":
+        query = query.where(Conversation.assignee_id.is_(None))
+    elif filters.assignee == "any":
+        query = query.where(Conversation.assignee_id.is_not(None))
+    for column, value in (
+        (Conversation.assignee_id, filters.assignee_id),
+        (Conversation.team_id, filters.team_id),
+        (Conversation.inbox_id, filters.inbox_id),
+        (Conversation.contact_id, filters.contact_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.tag:
+        query = query.where(
+            Conversation.id.in_(
+                select(ConversationTag.conversation_id).where(
+                    ConversationTag.tag == filters.tag.lower()
+                )
+            )
+        )
+    if filters.q and filters.q.strip():
+        q = filters.q.strip()
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                Conversation.subject.ilike(pattern, escape="\\"),
+                Conversation.id.in_(_search_ids(session.get_bind().dialect.name, q)),
+            )
+        )
+    if cursor is not None:
+        last_activity = datetime.fromisoformat(str(cursor.key))
+        query = query.where(
+            tuple_(Conversation.last_activity_at, Conversation.id) < (last_activity, cursor.id)
+        )
+    query = query.order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+    return (await session.scalars(query.limit(limit))).all()
+
+
+async def tags_of(session: AsyncSession, conversation_ids: Sequence[int]) -> dict[int, list[str]]:
+    result: dict[int, list[str]] = {cid: [] for cid in conversation_ids}
+    if not conversation_ids:
+        return result
+    rows = await session.execute(
+        select(ConversationTag.conversation_id, ConversationTag.tag)
+        .where(ConversationTag.conversation_id.in_(conversation_ids))
+        .order_by(ConversationTag.tag)
+    )
+    for cid, tag in rows:
+        result[cid].append(tag)
+    return result
+
+
+async def set_tags(session: AsyncSession, conversation_id: int, tags: Sequence[str]) -> None:
+    await session.execute(
+        delete(ConversationTag).where(ConversationTag.conversation_id == conversation_id)
+    )
+    session.add_all(ConversationTag(conversation_id=conversation_id, tag=t) for t in tags)
+
+
+async def find_thread(
+    session: AsyncSession, account_id: int, inbox_id: int, thread_id: str
+) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.account_id == account_id,
+            Conversation.inbox_id == inbox_id,
+            Conversation.channel_thread_id == thread_id,
+            Conversation.status != "closed",
+        )
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+
+
+async def latest_for_contact(
+    session: AsyncSession, account_id: int, inbox_id: int, contact_id: int
+) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation)
+        .where(
+            Conversation.account_id == account_id,
+            Conversation.inbox_id == inbox_id,
+            Conversation.contact_id == contact_id,
+            Conversation.status != "closed",
+        )
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        .limit(1)
+    )
+
+
+async def get_message_by_channel_id(
+    session: AsyncSession, inbox_id: int, channel_message_id: str
+) -> Message | None:
+    return await session.scalar(
+        select(Message).where(
+            Message.inbox_id == inbox_id, Message.channel_message_id == channel_message_id
+        )
+    )
+
+
+async def get_message(session: AsyncSession, message_id: int) -> Message | None:
+    return await session.get(Message, message_id)
+
+
+async def list_messages(
+    session: AsyncSession, conversation_id: int, *, after_id: int, limit: int
+) -> Sequence[Message]:
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id > after_id)
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return rows.all()
+
+
+async def attachments_of(
+    session: AsyncSession, message_ids: Sequence[int]
+) -> dict[int, list[Attachment]]:
+    result: dict[int, list[Attachment]] = {mid: [] for mid in message_ids}
+    if not message_ids:
+        return result
+    rows = await session.scalars(
+        select(Attachment).where(Attachment.message_id.in_(message_ids)).order_by(Attachment.id)
+    )
+    for attachment in rows:
+        assert attachment.message_id is not None
+        result[attachment.message_id].append(attachment)
+    return result
+
+
+async def get_attachment(
+    session: AsyncSession, account_id: int, attachment_id: int
+) -> Attachment | None:
+    return await session.scalar(
+        select(Attachment).where(
+            Attachment.account_id == account_id, Attachment.id == attachment_id
+        )
+    )
+
+
+async def unattached(
+    session: AsyncSession, account_id: int, attachment_ids: Sequence[int]
+) -> Sequence[Attachment]:
+    rows = await session.scalars(
+        select(Attachment).where(
+            Attachment.account_id == account_id,
+            Attachment.id.in_(attachment_ids),
+            Attachment.message_id.is_(None),
+        )
+    )
+    return rows.all()

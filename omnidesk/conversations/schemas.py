@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from omnidesk.kit.types import JsonObject, RowId, Text
+
+Status = Literal["open", "pending", "snoozed", "resolved", "closed"]
+Priority = Literal["low", "normal", "high", "urgent"]
+TagName = Annotated[Text, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]
+
+
+class AttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    message_id: int | None
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+
+
+class MessageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    conversation_id: int
+    inbox_id: RowId | None
+    direction: Literal["inbound", "outbound"]
+    kind: Literal["message", "note", "activity"]
+    sender_type: Literal["contact", "user", "bot", "system"]
+    sender_id: int | None
+    body: str
+    body_html: str | None
+    channel_message_id: str | None
+    delivery_status: str | None
+    delivery_error: str | None
+    meta: dict[str, Any]
+    created_at: datetime
+    attachments: list[AttachmentOut] = []
+
+
+class ConversationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    inbox_id: RowId | None
+    contact_id: RowId
+    subject: str
+    status: Status
+    priority: Priority
+    assignee_id: RowId | None
+    team_id: RowId | None
+    custom_fields: dict[str, Any]
+    channel_thread_id: str | None
+    snoozed_until: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    tags: list[str] = []
+
+
+def _clean_tags(tags: list[str] | None) -> list[str] | None:
+    if tags is None:
+        return None
+    return sorted({t.strip().lower() for t in tags})
+
+
+class ConversationCreate(BaseModel):
+    contact_id: RowId
+    inbox_id: RowId | None = None
+    subject: Text = Field(default="", max_length=500)
+    priority: Priority = "normal"
+    tags: list[TagName] = Field(default=[], max_length=50)
+    custom_fields: JsonObject = Field(default={})
+    assignee_id: RowId | None = None
+    team_id: RowId | None = None
+
+    _tags = field_validator("tags")(_clean_tags)
+
+
+class ConversationUpdate(BaseModel):
+    subject: Text | None = Field(default=None, max_length=500)
+    status: Status | None = None
+    priority: Priority | None = None
+    snoozed_until: datetime | None = Field(
+        default=None, description="Required when status is `snoozed`; must be in the future."
+    )
+    assignee_id: RowId | None = Field(default=None, description="null unassigns.")
+    team_id: RowId | None = Field(default=None, description="null removes the team.")
+    tags: list[TagName] | None = Field(default=None, max_length=50)
+    custom_fields: JsonObject | None = None
+
+    _tags = field_validator("tags")(_clean_tags)
+
+    @field_validator("snoozed_until")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a timezone (e.g. 2026-01-05T09:00:00Z)")
+        return value
+
+
+class MessageCreate(BaseModel):
+    body: Text = Field(default="", max_length=65536)
+    private: bool = Field(default=False, description="An internal note, never sent.")
+    attachment_ids: list[RowId] = Field(default=[], max_length=20)
+
+
+class ConversationFilters(BaseModel):
+    status: list[Status] = []
+    assignee: Literal["me", "none", "any"] | None = None
+    assignee_id: RowId | None = None
+    team_id: RowId | None = None
+    inbox_id: RowId | None = None
+    contact_id: RowId | None = None
+    priority: list[Priority] = []
+    tag: Text | None = None
+    q: Text | None = Field(default=None, max_length=200)

@@ -1,0 +1,593 @@
+"""Use cases for conversations and messages. Never commits.
+
+``receive_inbound`` is the channel pipeline's entry: whatever the channel, a customer's
+message lands here once (deduplicated on the provider's id), finds its contact and its
+conversation, and is announced as an event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from datetime import datetime
+from fnmatch import fnmatch
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.accounts import repository as accounts_repo
+from omnidesk.accounts.principal import Principal
+from omnidesk.channels.base import Inbound
+from omnidesk.contacts import repository as contacts_repo
+from omnidesk.contacts import service as contacts
+from omnidesk.conversations import repository as repo
+from omnidesk.conversations.models import Attachment, Conversation, Message
+from omnidesk.conversations.schemas import (
+    AttachmentOut,
+    ConversationCreate,
+    ConversationOut,
+    ConversationUpdate,
+    MessageCreate,
+    MessageOut,
+)
+from omnidesk.events import service as events
+from omnidesk.inboxes.models import Inbox
+from omnidesk.jobs import outbox, timers
+from omnidesk.kit.clock import Clock
+from omnidesk.kit.errors import (
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from omnidesk.kit.storage import Storage
+from omnidesk.kit.types import scrub_text
+from omnidesk.settings import AttachmentSettings
+
+DELIVER_JOB = "channel.deliver"
+WAKE_JOB = "conversation.wake"
+
+
+def _visibility(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "account_id": conversation.account_id,
+        "audience": "conversation",
+        "conversation_id": conversation.id,
+        "contact_id": conversation.contact_id,
+        "assignee_id": conversation.assignee_id,
+        "team_id": conversation.team_id,
+    }
+
+
+def message_out(message: Message, attachments: list[Attachment] | None = None) -> MessageOut:
+    return MessageOut.model_validate(message).model_copy(
+        update={"attachments": [AttachmentOut.model_validate(a) for a in attachments or []]}
+    )
+
+
+def conversation_out(conversation: Conversation, tags: list[str]) -> ConversationOut:
+    return ConversationOut.model_validate(conversation).model_copy(update={"tags": tags})
+
+
+def message_payload(
+    message: Message, attachments: list[Attachment] | None = None
+) -> dict[str, Any]:
+    return {"message": message_out(message, attachments).model_dump(mode="json")}
+
+
+def conversation_payload(conversation: Conversation, tags: list[str]) -> dict[str, Any]:
+    return {"conversation": conversation_out(conversation, tags).model_dump(mode="json")}
+
+
+# Reading --------------------------------------------------------------------------------
+
+
+async def get_conversation(
+    session: AsyncSession, principal: Principal, conversation_id: int
+) -> Conversation:
+    conversation = await repo.get_visible(session, principal, conversation_id)
+    if conversation is None:
+        raise NotFound("conversation")
+    return conversation
+
+
+# Inbound --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiveResult:
+    message: Message
+    conversation: Conversation
+    created: bool
+
+
+async def receive_inbound(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    inbox: Inbox,
+    inbound: Inbound,
+    storage: Storage | None = None,
+) -> ReceiveResult:
+    """Store a customer's message once; a repeated provider id returns the stored one."""
+    existing = await repo.get_message_by_channel_id(session, inbox.id, inbound.channel_message_id)
+    if existing is not None:
+        return await _already_received(session, existing)
+    contact = await contacts.resolve_contact(
+        session,
+        clock,
+        account_id=inbox.account_id,
+        kind=inbound.sender.kind,
+        value=inbound.sender.value,
+        name=inbound.sender.name,
+        extra_identities=inbound.sender.extra_identities,
+    )
+    # One customer's deliveries are handled one at a time: two messages arriving together
+    # must not open two conversations, and a duplicate must see the first once committed.
+    await contacts_repo.lock_contacts(session, inbox.account_id, [contact.id])
+    existing = await repo.get_message_by_channel_id(session, inbox.id, inbound.channel_message_id)
+    if existing is not None:
+        return await _already_received(session, existing)
+    now = clock.now()
+    conversation = await _conversation_for(session, clock, inbox, contact.id, inbound)
+    message = Message(
+        account_id=inbox.account_id,
+        conversation_id=conversation.id,
+        inbox_id=inbox.id,
+        direction="inbound",
+        kind="message",
+        sender_type="contact",
+        sender_id=contact.id,
+        body=scrub_text(inbound.body),
+        body_html=scrub_text(inbound.body_html) if inbound.body_html is not None else None,
+        channel_message_id=inbound.channel_message_id,
+        delivery_status="received",
+        meta=dict(inbound.meta),
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(message)
+            await session.flush()
+    except IntegrityError:
+        # The same delivery raced us in another transaction and won.
+        raced = await repo.get_message_by_channel_id(session, inbox.id, inbound.channel_message_id)
+        if raced is None:
+            raise
+        return await _already_received(session, raced)
+    stored = []
+    for item in inbound.attachments:
+        if storage is None:
+            raise ValueError("attachments need a storage")
+        stored.append(
+            await _store_attachment(
+                session,
+                clock,
+                storage,
+                account_id=inbox.account_id,
+                uploaded_by_id=None,
+                filename=item.filename,
+                content_type=item.content_type,
+                data=item.data,
+                content_id=item.content_id,
+                message_id=message.id,
+            )
+        )
+    _touch(conversation, now)
+    if conversation.status in ("resolved", "snoozed", "pending"):
+        await _set_status(session, clock, conversation, "open", actor_user_id=None)
+    await events.record(
+        session,
+        type="message.received",
+        data=message_payload(message, stored),
+        clock=clock,
+        **_visibility(conversation),
+    )
+    return ReceiveResult(message=message, conversation=conversation, created=True)
+
+
+async def _already_received(session: AsyncSession, message: Message) -> ReceiveResult:
+    conversation = await repo.get_in_account(session, message.account_id, message.conversation_id)
+    assert conversation is not None
+    return ReceiveResult(message=message, conversation=conversation, created=False)
+
+
+async def _conversation_for(
+    session: AsyncSession, clock: Clock, inbox: Inbox, contact_id: int, inbound: Inbound
+) -> Conversation:
+    conversation = None
+    if inbound.thread_id:
+        conversation = await repo.find_thread(
+            session, inbox.account_id, inbox.id, inbound.thread_id
+        )
+    else:
+        conversation = await repo.latest_for_contact(
+            session, inbox.account_id, inbox.id, contact_id
+        )
+    if conversation is not None and conversation.contact_id == contact_id:
+        return conversation
+    now = clock.now()
+    conversation = Conversation(
+        account_id=inbox.account_id,
+        inbox_id=inbox.id,
+        contact_id=contact_id,
+        subject=scrub_text(inbound.subject or "")[:500],
+        status="open",
+        priority="normal",
+        custom_fields={},
+        channel_thread_id=inbound.thread_id,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+    )
+    session.add(conversation)
+    await session.flush()
+    await events.record(
+        session,
+        type="conversation.created",
+        clock=clock,
+        data=conversation_payload(conversation, []),
+        **_visibility(conversation),
+    )
+    return conversation
+
+
+def _touch(conversation: Conversation, now: datetime) -> None:
+    conversation.last_activity_at = now
+    conversation.updated_at = now
+
+
+# Agents' changes ------------------------------------------------------------------------
+
+
+async def _check_assignment(
+    session: AsyncSession, principal: Principal, assignee_id: int | None, team_id: int | None
+) -> None:
+    if assignee_id is not None:
+        user = await accounts_repo.get_user(session, principal.account_id, assignee_id)
+        if user is None or not user.active:
+            raise NotFound("user", field="assignee_id")
+    if (
+        team_id is not None
+        and await accounts_repo.get_team(session, principal.account_id, team_id) is None
+    ):
+        raise NotFound("team", field="team_id")
+
+
+async def create_conversation(
+    session: AsyncSession, clock: Clock, principal: Principal, data: ConversationCreate
+) -> Conversation:
+    """An agent opens a conversation with a contact (e.g. an outbound email)."""
+    contact = await contacts.get_contact(session, principal, data.contact_id)
+    if data.inbox_id is not None and await _inbox(session, principal, data.inbox_id) is None:
+        raise NotFound("inbox", field="inbox_id")
+    await _check_assignment(session, principal, data.assignee_id, data.team_id)
+    now = clock.now()
+    conversation = Conversation(
+        account_id=principal.account_id,
+        inbox_id=data.inbox_id,
+        contact_id=contact.id,
+        subject=data.subject,
+        status="open",
+        priority=data.priority,
+        assignee_id=data.assignee_id,
+        team_id=data.team_id,
+        custom_fields=data.custom_fields,
+        created_at=now,
+        updated_at=now,
+        last_activity_at=now,
+    )
+    session.add(conversation)
+    await session.flush()
+    await repo.set_tags(session, conversation.id, data.tags)
+    await events.record(
+        session,
+        type="conversation.created",
+        actor_user_id=principal.user_id,
+        clock=clock,
+        data=conversation_payload(conversation, data.tags),
+        **_visibility(conversation),
+    )
+    return conversation
+
+
+async def _inbox(session: AsyncSession, principal: Principal, inbox_id: int) -> Inbox | None:
+    inbox = await session.get(Inbox, inbox_id)
+    return inbox if inbox is not None and inbox.account_id == principal.account_id else None
+
+
+async def update_conversation(
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    conversation_id: int,
+    data: ConversationUpdate,
+) -> Conversation:
+    conversation = await get_conversation(session, principal, conversation_id)
+    fields = data.model_fields_set
+    changes: dict[str, Any] = {}
+    if "assignee_id" in fields or "team_id" in fields:
+        assignee_id = data.assignee_id if "assignee_id" in fields else conversation.assignee_id
+        team_id = data.team_id if "team_id" in fields else conversation.team_id
+        await _check_assignment(session, principal, assignee_id, team_id)
+        if (assignee_id, team_id) != (conversation.assignee_id, conversation.team_id):
+            previous = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
+            conversation.assignee_id, conversation.team_id = assignee_id, team_id
+            await events.record(
+                session,
+                type="conversation.assigned",
+                actor_user_id=principal.user_id,
+                clock=clock,
+                data={"previous": previous, "assignee_id": assignee_id, "team_id": team_id},
+                **_visibility(conversation),
+            )
+    for name in ("subject", "priority"):
+        value = getattr(data, name)
+        if name in fields and value is not None and value != getattr(conversation, name):
+            changes[name] = {"from": getattr(conversation, name), "to": value}
+            setattr(conversation, name, value)
+    if "custom_fields" in fields and data.custom_fields is not None:
+        changes["custom_fields"] = {"from": conversation.custom_fields, "to": data.custom_fields}
+        conversation.custom_fields = data.custom_fields
+    if "tags" in fields and data.tags is not None:
+        current = (await repo.tags_of(session, [conversation.id]))[conversation.id]
+        if current != data.tags:
+            await repo.set_tags(session, conversation.id, data.tags)
+            changes["tags"] = {"from": current, "to": data.tags}
+    if "status" in fields and data.status is not None:
+        if data.status == "snoozed":
+            if data.snoozed_until is None or data.snoozed_until <= clock.now():
+                raise ValidationFailed(
+                    "snoozing needs a snoozed_until in the future", field="snoozed_until"
+                )
+            await _snooze(session, clock, conversation, data.snoozed_until)
+        await _set_status(session, clock, conversation, data.status, principal.user_id)
+    elif data.snoozed_until is not None:
+        raise ValidationFailed("snoozed_until goes with status 'snoozed'", field="snoozed_until")
+    conversation.updated_at = clock.now()
+    if changes:
+        await events.record(
+            session,
+            type="conversation.updated",
+            actor_user_id=principal.user_id,
+            clock=clock,
+            data={"changes": changes},
+            **_visibility(conversation),
+        )
+    return conversation
+
+
+async def _snooze(
+    session: AsyncSession, clock: Clock, conversation: Conversation, until: datetime
+) -> None:
+    conversation.snoozed_until = until
+    await timers.schedule(
+        session,
+        clock,
+        kind=WAKE_JOB,
+        key=f"conversation.wake:{conversation.id}",
+        due_at=until,
+        payload={"conversation_id": conversation.id},
+        account_id=conversation.account_id,
+    )
+
+
+async def _set_status(
+    session: AsyncSession,
+    clock: Clock,
+    conversation: Conversation,
+    status: str,
+    actor_user_id: int | None,
+) -> None:
+    previous = conversation.status
+    if status == previous and status != "snoozed":
+        return
+    if previous == "snoozed" and status != "snoozed":
+        conversation.snoozed_until = None
+        await timers.cancel(session, key=f"conversation.wake:{conversation.id}")
+    conversation.status = status
+    conversation.resolved_at = clock.now() if status in ("resolved", "closed") else None
+    await events.record(
+        session,
+        type="conversation.resolved" if status == "resolved" else "conversation.status_changed",
+        actor_user_id=actor_user_id,
+        clock=clock,
+        data={
+            "from": previous,
+            "to": status,
+            "snoozed_until": conversation.snoozed_until.isoformat()
+            if conversation.snoozed_until
+            else None,
+        },
+        **_visibility(conversation),
+    )
+
+
+async def wake(session: AsyncSession, clock: Clock, conversation_id: int) -> bool:
+    """The snooze timer fired: reopen the conversation if it is still snoozed and due."""
+    conversation = await session.get(Conversation, conversation_id)
+    if conversation is None or conversation.status != "snoozed":
+        return False
+    if conversation.snoozed_until is not None and conversation.snoozed_until > clock.now():
+        return False
+    await _set_status(session, clock, conversation, "open", actor_user_id=None)
+    return True
+
+
+# Messages -------------------------------------------------------------------------------
+
+
+async def post_message(
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    conversation_id: int,
+    data: MessageCreate,
+) -> tuple[Message, list[Attachment]]:
+    """An agent's reply (sent through the conversation's inbox) or internal note."""
+    conversation = await get_conversation(session, principal, conversation_id)
+    attachments = list(await repo.unattached(session, principal.account_id, data.attachment_ids))
+    if len(attachments) != len(set(data.attachment_ids)):
+        raise NotFound("attachment", field="attachment_ids")
+    if not data.body.strip() and not attachments:
+        raise ValidationFailed("a message needs a body or an attachment", field="body")
+    if not data.private and conversation.inbox_id is None:
+        raise ValidationFailed(
+            "this conversation has no channel to reply through; add a note instead",
+            field="private",
+        )
+    now = clock.now()
+    message = Message(
+        account_id=principal.account_id,
+        conversation_id=conversation.id,
+        inbox_id=None if data.private else conversation.inbox_id,
+        direction="outbound",
+        kind="note" if data.private else "message",
+        sender_type="user",
+        sender_id=principal.user_id,
+        body=data.body,
+        delivery_status=None if data.private else "queued",
+        meta={},
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    for attachment in attachments:
+        attachment.message_id = message.id
+    _touch(conversation, now)
+    if not data.private:
+        if conversation.first_response_at is None:
+            conversation.first_response_at = now
+        await outbox.enqueue(
+            session,
+            clock,
+            kind=DELIVER_JOB,
+            payload={"message_id": message.id},
+            idempotency_key=f"message:{message.id}",
+            account_id=principal.account_id,
+        )
+    await events.record(
+        session,
+        type="note.created" if data.private else "message.created",
+        actor_user_id=principal.user_id,
+        clock=clock,
+        data=message_payload(message, attachments),
+        **_visibility(conversation),
+    )
+    return message, attachments
+
+
+async def record_delivery(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    message_id: int,
+    state: str,
+    channel_message_id: str | None = None,
+    error: str | None = None,
+) -> Message | None:
+    """The provider's word on an outbound message: sent, delivered, read or failed."""
+    message = await repo.get_message(session, message_id)
+    if message is None or message.direction != "outbound":
+        return None
+    order = ("queued", "sent", "delivered", "read")
+    # Status callbacks arrive out of order; never move a message backwards.
+    current = message.delivery_status or "queued"
+    if state in order and current in order and order.index(state) <= order.index(current):
+        return message
+    message.delivery_status = state
+    message.delivery_error = error if state == "failed" else None
+    if channel_message_id:
+        message.channel_message_id = channel_message_id
+    conversation = await repo.get_in_account(session, message.account_id, message.conversation_id)
+    assert conversation is not None
+    await events.record(
+        session,
+        type="message.delivery_updated",
+        clock=clock,
+        data={"message_id": message.id, "state": state, "error": message.delivery_error},
+        **_visibility(conversation),
+    )
+    return message
+
+
+# Attachments ----------------------------------------------------------------------------
+
+
+def check_attachment(
+    limits: AttachmentSettings, filename: str, content_type: str, size: int
+) -> str:
+    """Refuse what is too large or of a type the account does not accept; return the type."""
+    if size > limits.max_bytes:
+        raise PayloadTooLarge(f"attachments may be at most {limits.max_bytes} bytes", field="file")
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if not kind or kind == "application/octet-stream":
+        kind = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    if not any(fnmatch(kind, pattern) for pattern in limits.allowed_types):
+        raise UnsupportedMediaType(f"files of type {kind} are not accepted", field="file")
+    return kind
+
+
+async def _store_attachment(
+    session: AsyncSession,
+    clock: Clock,
+    storage: Storage,
+    *,
+    account_id: int,
+    uploaded_by_id: int | None,
+    filename: str,
+    content_type: str,
+    data: bytes,
+    content_id: str | None = None,
+    message_id: int | None = None,
+) -> Attachment:
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"{account_id}/{digest[:2]}/{digest}"
+    await storage.put(key, data)
+    attachment = Attachment(
+        account_id=account_id,
+        message_id=message_id,
+        uploaded_by_id=uploaded_by_id,
+        filename=_safe_filename(filename),
+        content_type=content_type,
+        size=len(data),
+        sha256=digest,
+        storage_key=key,
+        content_id=content_id,
+        created_at=clock.now(),
+    )
+    session.add(attachment)
+    await session.flush()
+    return attachment
+
+
+def _safe_filename(filename: str) -> str:
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    name = "".join(c for c in name if c.isprintable() and c not in '<>:"|?*')
+    return (name or "attachment")[:255]
+
+
+async def upload_attachment(
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    storage: Storage,
+    limits: AttachmentSettings,
+    *,
+    filename: str,
+    content_type: str,
+    data: bytes,
+) -> Attachment:
+    kind = check_attachment(limits, filename, content_type, len(data))
+    return await _store_attachment(
+        session,
+        clock,
+        storage,
+        account_id=principal.account_id,
+        uploaded_by_id=principal.user_id,
+        filename=filename,
+        content_type=kind,
+        data=data,
+    )

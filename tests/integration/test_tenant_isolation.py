@@ -1,0 +1,198 @@
+"""Every endpoint, called with another account's token on this account's ids: never data.
+
+The endpoints come from the OpenAPI schema, so a new endpoint is covered the day it is
+added — and the suite fails until it knows how to make the ids the endpoint takes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from omnidesk.jobs.models import Job
+from omnidesk.kit.db import Database
+from tests.conftest import Tenant, make_user
+
+#: A string put in every name of the victim account's rows; it must never reach the attacker.
+MARKER = "victim" + uuid.uuid4().hex[:10]
+
+#: Minimal valid bodies, so that a request reaches the handler instead of stopping at 422.
+BODIES: dict[str, Any] = {
+    "PATCH /api/v1/users/{user_id}": {"name": "x"},
+    "PATCH /api/v1/teams/{team_id}": {"name": "x"},
+    "PATCH /api/v1/inboxes/{inbox_id}": {"name": "x"},
+    "POST /api/v1/inboxes/{inbox_id}/messages": {
+        "external_id": "attack-1",
+        "sender": {"email": "mallory@example.com"},
+        "body": "hi",
+    },
+    "PATCH /api/v1/contacts/{contact_id}": {"name": "x"},
+    "POST /api/v1/contacts/{contact_id}/identities": {"kind": "email", "value": "m@example.com"},
+    "POST /api/v1/contacts/{contact_id}/merge": {"contact_id": "{other_contact_id}"},
+    "PATCH /api/v1/companies/{company_id}": {"name": "x"},
+    "PATCH /api/v1/attribute-definitions/{definition_id}": {"label": "x"},
+    "PATCH /api/v1/conversations/{conversation_id}": {"status": "resolved"},
+    "POST /api/v1/conversations/{conversation_id}/messages": {"body": "x", "private": True},
+}
+
+
+async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant) -> dict[str, int]:
+    h = victim.headers
+
+    async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await client.post(path, json=body, headers=h)
+        assert response.status_code in (200, 201), (path, response.text)
+        return dict(response.json())
+
+    agent, _ = await make_user(client, victim, "agent", name=f"{MARKER} agent")
+    team = await post("/api/v1/teams", {"name": f"{MARKER} team", "member_ids": [agent["id"]]})
+    token = await post("/api/v1/api-tokens", {"name": f"{MARKER} token"})
+    inbox = await post("/api/v1/inboxes", {"name": f"{MARKER} inbox", "channel_type": "api"})
+    company = await post("/api/v1/companies", {"name": f"{MARKER} company"})
+    contact = await post(
+        "/api/v1/contacts",
+        {
+            "name": f"{MARKER} contact",
+            "company_id": company["id"],
+            "identities": [{"kind": "email", "value": f"{MARKER}@example.com"}],
+        },
+    )
+    other_contact = await post("/api/v1/contacts", {"name": f"{MARKER} second"})
+    merged = await post("/api/v1/contacts", {"name": f"{MARKER} merged"})
+    merge = await post(f"/api/v1/contacts/{contact['id']}/merge", {"contact_id": merged["id"]})
+    definition = await post(
+        "/api/v1/attribute-definitions",
+        {
+            "key": "plan",
+            "label": f"{MARKER} plan",
+            "type": "text",
+        },
+    )
+    conversation = await post(
+        "/api/v1/conversations",
+        {
+            "contact_id": contact["id"],
+            "inbox_id": inbox["id"],
+            "subject": f"{MARKER} subject",
+            "assignee_id": agent["id"],
+            "team_id": team["id"],
+        },
+    )
+    await post(
+        f"/api/v1/conversations/{conversation['id']}/messages",
+        {"body": f"{MARKER} note", "private": True},
+    )
+    upload = await client.post(
+        "/api/v1/attachments",
+        files={"file": (f"{MARKER}.txt", MARKER.encode(), "text/plain")},
+        headers=h,
+    )
+    assert upload.status_code == 201, upload.text
+    now = datetime.now(UTC)
+    async with db.transaction() as session:
+        job = Job(
+            account_id=victim.account_id,
+            kind="channel.deliver",
+            payload={"marker": MARKER},
+            idempotency_key=f"{MARKER}-job",
+            status="dead",
+            attempts=8,
+            due_at=now,
+            last_error=MARKER,
+            created_at=now,
+        )
+        session.add(job)
+        await session.flush()
+        job_id = job.id
+    contact_identities = (await client.get(f"/api/v1/contacts/{contact['id']}", headers=h)).json()
+    return {
+        "user_id": agent["id"],
+        "team_id": team["id"],
+        "token_id": token["id"],
+        "inbox_id": inbox["id"],
+        "company_id": company["id"],
+        "contact_id": contact["id"],
+        "other_contact_id": other_contact["id"],
+        "merge_id": merge["id"],
+        "definition_id": definition["id"],
+        "conversation_id": conversation["id"],
+        "attachment_id": upload.json()["id"],
+        "job_id": job_id,
+        "identity_id": contact_identities["identities"][0]["id"],
+    }
+
+
+def _fill(value: Any, ids: dict[str, int]) -> Any:
+    if isinstance(value, str) and re.fullmatch(r"\{(\w+)\}", value):
+        return ids[value[1:-1]]
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+def _operations(app: FastAPI) -> list[tuple[str, str]]:
+    return [
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+        if method in ("get", "post", "patch", "put", "delete")
+    ]
+
+
+async def test_another_accounts_ids_never_answer_with_data(
+    app: FastAPI, client: httpx.AsyncClient, db: Database, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    ids = await _victim_world(client, db, tenant)
+    checked = 0
+    for method, path in _operations(app):
+        params = re.findall(r"\{(\w+)\}", path)
+        if not params:
+            continue
+        missing = [p for p in params if p not in ids]
+        assert not missing, f"{method} {path}: teach this suite to make {missing}"
+        url = path.format(**ids)
+        body = _fill(BODIES.get(f"{method} {path}"), ids)
+        response = await client.request(method, url, json=body, headers=other_tenant.headers)
+        assert response.status_code in (403, 404), (
+            method,
+            path,
+            response.status_code,
+            response.text,
+        )
+        assert set(response.json()) >= {"code", "message", "field"}
+        assert MARKER not in response.text
+        checked += 1
+    assert checked >= 20
+
+
+async def test_lists_never_show_another_accounts_rows(
+    app: FastAPI, client: httpx.AsyncClient, db: Database, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    await _victim_world(client, db, tenant)
+    listed = 0
+    for method, path in _operations(app):
+        if method != "GET" or "{" in path:
+            continue
+        response = await client.get(path, headers=other_tenant.headers)
+        assert response.status_code == 200, (path, response.text)
+        assert MARKER not in response.text, path
+        listed += 1
+    assert listed >= 8
+    # The victim sees its own rows through the same lists (the marker check is not vacuous).
+    mine = await client.get("/api/v1/conversations", headers=tenant.headers)
+    assert MARKER in json.dumps(mine.json())
+
+
+@pytest.mark.parametrize("path", ["/api/v1/account", "/api/v1/users", "/api/v1/conversations"])
+async def test_revoked_or_unknown_tokens_get_nothing(
+    client: httpx.AsyncClient, tenant: Tenant, path: str
+) -> None:
+    response = await client.get(path, headers={"Authorization": "Bearer odk_forged"})
+    assert response.status_code == 401
