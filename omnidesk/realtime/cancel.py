@@ -1,0 +1,23 @@
+"""Cancelling tasks for sure."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+
+async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel ``tasks`` and wait until each has ended. Their errors count as seen (no
+    "exception never retrieved" at exit); callers can still ask ``task.exception()``.
+
+    On Python 3.11, ``asyncio.wait_for`` (used by redis-py and database drivers) swallows a
+    cancellation that arrives as the awaited operation completes, so one ``cancel()`` may
+    go unheard: ask again until every task has stopped.
+    """
+    while pending := [task for task in tasks if not task.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.1)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()

@@ -1,0 +1,174 @@
+"""One authenticated agent websocket: hello, replay, live events, heartbeats, pings.
+
+No gap, no duplicate: the broker subscription is taken before the event log is read, so an
+event committed meanwhile is in the log, on the subscription, or both; ids already replayed
+are skipped when they come live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import structlog
+from pydantic import TypeAdapter
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from omnidesk.accounts.principal import Principal
+from omnidesk.events import repository as events
+from omnidesk.kit.clock import Clock
+from omnidesk.kit.db import Database
+from omnidesk.kit.errors import error_body
+from omnidesk.realtime import repository
+from omnidesk.realtime.broker import BrokerUnavailable, Subscription
+from omnidesk.realtime.cancel import cancel_and_wait
+from omnidesk.realtime.hub import Hub, event_payload
+from omnidesk.realtime.visibility import may_see
+
+log = structlog.get_logger(__name__)
+
+CLOSE_RESTART = 1012  # the server is stopping: reconnect (elsewhere) with last_event_id
+CLOSE_RESUME = 1013  # fell behind, or the broker lost events: reconnect with last_event_id
+CLOSE_ERROR = 1011
+REPLAY_PAGE = 500
+#: Replayed ids remembered to drop their live duplicates. Older ones committed long before
+#: the subscription and cannot come live; the bound keeps a long catch-up cheap.
+DEDUPE_WINDOW = 10_000
+_TIMESTAMP = TypeAdapter(datetime)
+
+
+def client_message(message: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A JSON object from a text frame; None for anything else."""
+    text = message.get("text")
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def error_message(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+    return {"type": "error", **error_body(code, message, field)}
+
+
+async def close(websocket: WebSocket, code: int, reason: str = "") -> None:
+    """Close unless either side already has; a client gone meanwhile is not an error."""
+    if WebSocketState.DISCONNECTED in (websocket.client_state, websocket.application_state):
+        return
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+        await websocket.close(code, reason)
+
+
+class AgentConnection:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        principal: Principal,
+        *,
+        hub: Hub,
+        db: Database,
+        clock: Clock,
+        heartbeat_s: float,
+    ) -> None:
+        self.websocket = websocket
+        self.principal = principal
+        self.hub = hub
+        self.db = db
+        self.clock = clock
+        self.heartbeat_s = heartbeat_s
+        self._sending = asyncio.Lock()
+
+    async def serve(self, after: int | None) -> None:
+        """Run until either side closes; ``after`` is the client's last seen event id."""
+        self.hub.connected()
+        try:
+            try:
+                subscription = await self.hub.broker.subscribe(self.principal.account_id)
+            except BrokerUnavailable:
+                await close(self.websocket, CLOSE_RESUME, "events are unavailable, retry")
+                return
+            async with subscription:
+                code = await self._run(subscription, after)
+            if code is not None:
+                await close(self.websocket, code)
+        finally:
+            self.hub.disconnected()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        async with self._sending:  # the stream, the listener and the heartbeat all send
+            await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
+
+    async def _run(self, subscription: Subscription, after: int | None) -> int | None:
+        tasks = [
+            asyncio.create_task(self._stream(subscription, after)),
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._beat()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await cancel_and_wait(*tasks)
+        first = done.pop()
+        error = first.exception()
+        if error is None:
+            return first.result()
+        if isinstance(error, WebSocketDisconnect | OSError):
+            return None
+        log.error("websocket_failed", user_id=self.principal.user_id, exc_info=error)
+        return CLOSE_ERROR
+
+    async def _stream(self, subscription: Subscription, after: int | None) -> int:
+        async with self.db.transaction() as session:
+            latest = await repository.latest_event_id(session, self.principal.account_id)
+        hello = {"type": "hello", "user_id": self.principal.user_id, "last_event_id": latest}
+        await self.send(hello)
+        replayed = set() if after is None else await self._replay(after, latest - DEDUPE_WINDOW)
+        async for event in subscription:
+            if event["id"] in replayed:
+                replayed.discard(event["id"])
+                continue
+            if may_see(self.principal, event):
+                await self.send({"type": "event", "event": event})
+        return CLOSE_RESUME if subscription.interrupted else CLOSE_RESTART
+
+    async def _replay(self, after: int, remember_above: int) -> set[int]:
+        replayed: set[int] = set()
+        cursor = after
+        while True:
+            # One short transaction per page: never hold the database while a client reads.
+            async with self.db.transaction() as session:
+                rows = await events.list_after(
+                    session, self.principal.account_id, cursor, limit=REPLAY_PAGE
+                )
+                page = [event_payload(row) for row in rows]
+            for event in page:
+                if event["id"] > remember_above:
+                    replayed.add(event["id"])
+                if may_see(self.principal, event):
+                    await self.send({"type": "event", "event": event})
+            if len(page) < REPLAY_PAGE:
+                return replayed
+            cursor = page[-1]["id"]
+
+    async def _listen(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = client_message(message)
+            if data is not None and data.get("type") == "ping":
+                await self.send({"type": "pong"})
+            else:
+                await self.send(error_message("bad_message", 'expected {"type": "ping"}'))
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            at = _TIMESTAMP.dump_python(self.clock.now(), mode="json")  # as in events: …Z
+            await self.send({"type": "heartbeat", "at": at})

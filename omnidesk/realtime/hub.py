@@ -1,0 +1,81 @@
+"""The hub: the event sink that hands committed events to the broker, and the socket count."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import structlog
+from prometheus_client import Gauge
+
+from omnidesk.events.models import Event
+from omnidesk.events.schemas import EventOut
+from omnidesk.realtime.broker import Broker, EventDict
+from omnidesk.realtime.cancel import cancel_and_wait
+
+log = structlog.get_logger(__name__)
+
+WS_CONNECTIONS = Gauge("omnidesk_ws_connections", "Agent websockets open in this process")
+#: Committed events waiting for the broker; beyond this, new ones are dropped (and logged).
+MAX_BACKLOG = 10_000
+STOP_TIMEOUT_S = 5.0
+
+
+def event_payload(event: Event) -> EventDict:
+    """The one wire shape of an event, live or replayed."""
+    return EventOut.model_validate(event).model_dump(mode="json")
+
+
+class Hub:
+    def __init__(self, broker: Broker, *, max_backlog: int = MAX_BACKLOG) -> None:
+        self.broker = broker
+        #: Agent websockets open on this hub (the gauge sums every hub of the process).
+        self.connections = 0
+        self._backlog: asyncio.Queue[tuple[int, EventDict]] = asyncio.Queue(max_backlog)
+        self._pump: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._pump = asyncio.create_task(self._publish_backlog(), name="realtime-hub")
+
+    async def stop(self) -> None:
+        """Publish what is queued (for a bounded time), then stop."""
+        if self._pump is None:
+            return
+        try:
+            async with asyncio.timeout(STOP_TIMEOUT_S):
+                await self._backlog.join()
+        except TimeoutError:
+            log.warning("events_left_unpublished", count=self._backlog.qsize())
+        await cancel_and_wait(self._pump)
+        self._pump = None
+
+    async def publish_events(self, events: Sequence[Event]) -> None:
+        """The unit of work's event sink: runs after each commit, never after a rollback.
+
+        Only queues: the request that committed must not wait on the broker (a Redis outage
+        would stall every write). One pump publishes, so the broker sees commit order.
+        """
+        for event in events:
+            try:
+                self._backlog.put_nowait((event.account_id, event_payload(event)))
+            except asyncio.QueueFull:
+                # Committed anyway: subscribers find it in the event log when they resume.
+                log.error("event_backlog_full", event_id=event.id, type=event.type)
+
+    async def _publish_backlog(self) -> None:
+        while True:
+            account_id, payload = await self._backlog.get()
+            try:
+                await self.broker.publish(account_id, payload)
+            except Exception:
+                log.exception("event_publish_failed", event_id=payload.get("id"))
+            finally:
+                self._backlog.task_done()
+
+    def connected(self) -> None:
+        self.connections += 1
+        WS_CONNECTIONS.inc()
+
+    def disconnected(self) -> None:
+        self.connections -= 1
+        WS_CONNECTIONS.dec()

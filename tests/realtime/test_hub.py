@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from omnidesk.events.models import Event
+from omnidesk.realtime.backends import MemoryBroker
+from omnidesk.realtime.broker import EventDict
+from omnidesk.realtime.hub import Hub
+
+TIMEOUT_S = 5.0
+
+
+def event(event_id: int, account_id: int = 1) -> Event:
+    return Event(
+        id=event_id,
+        account_id=account_id,
+        type="test.happened",
+        audience="account",
+        data={"n": event_id},
+        created_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    )
+
+
+class FlakyBroker(MemoryBroker):
+    """Fails to publish one event id, as Redis might."""
+
+    def __init__(self, failing_id: int) -> None:
+        super().__init__()
+        self.failing_id = failing_id
+
+    async def publish(self, account_id: int, event: EventDict) -> None:
+        if event["id"] == self.failing_id:
+            raise ConnectionError("broker down")
+        await super().publish(account_id, event)
+
+
+async def test_events_are_published_in_the_order_they_were_committed() -> None:
+    broker = MemoryBroker()
+    hub = Hub(broker)
+    await hub.start()
+    try:
+        async with await broker.subscribe(1) as subscription:
+            await hub.publish_events([event(1), event(2)])
+            await hub.publish_events([event(3)])
+            async with asyncio.timeout(TIMEOUT_S):
+                received = [await anext(subscription) for _ in range(3)]
+    finally:
+        await hub.stop()
+    assert [e["id"] for e in received] == [1, 2, 3]
+    assert received[0]["created_at"] == "2026-01-05T09:00:00Z"
+    assert received[0]["data"] == {"n": 1}
+
+
+async def test_a_failed_publish_does_not_hold_up_the_next_events() -> None:
+    broker = FlakyBroker(failing_id=2)
+    hub = Hub(broker)
+    await hub.start()
+    try:
+        async with await broker.subscribe(1) as subscription:
+            await hub.publish_events([event(1), event(2), event(3)])
+            async with asyncio.timeout(TIMEOUT_S):
+                received = [await anext(subscription) for _ in range(2)]
+    finally:
+        await hub.stop()
+    assert [e["id"] for e in received] == [1, 3]
+
+
+async def test_stopping_publishes_the_backlog_first() -> None:
+    broker = MemoryBroker()
+    hub = Hub(broker)
+    subscription = await broker.subscribe(1)
+    await hub.publish_events([event(1), event(2)])  # queued: the hub is not started yet
+    await hub.start()
+    await hub.stop()
+    async with asyncio.timeout(TIMEOUT_S):  # already delivered: no waiting involved
+        assert [(await anext(subscription))["id"] for _ in range(2)] == [1, 2]
+    subscription.close()
