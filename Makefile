@@ -30,12 +30,13 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(BIN)/lint-imports
 
+# The embedded set-up (SQLite, in-memory broker), then the scale-out one (PostgreSQL, Redis).
 test-sqlite: $(STAMP)
-	$(BIN)/pytest -q
+	OMNIDESK_TEST_REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -q
 
 test-postgres: $(STAMP)
 	OMNIDESK_TEST_DATABASE_URL=$(PG_ADMIN_URL) OMNIDESK_TEST_REDIS_URL=$(REDIS_TEST_URL) \
-		$(BIN)/pytest -q
+		OMNIDESK_TEST_BROKER=redis $(BIN)/pytest -q
 
 test: lint typecheck contracts test-sqlite test-postgres
 
@@ -43,6 +44,7 @@ test: lint typecheck contracts test-sqlite test-postgres
 # later migrations are hand-checked autogenerations on top of it).
 initial-migration: $(STAMP)
 	$(BIN)/python -m omnidesk.kit.migrate --regenerate-initial
+	$(BIN)/ruff check --fix --unsafe-fixes --quiet omnidesk/migrations/versions
 	$(BIN)/ruff format omnidesk/migrations/versions
 
 clean:

@@ -13,10 +13,16 @@ from sqlalchemy import text
 
 from omnidesk import __version__, bootstrap
 from omnidesk.accounts import endpoints as accounts
+from omnidesk.channels.api import endpoints as api_channel
+from omnidesk.contacts import endpoints as contacts
+from omnidesk.conversations import endpoints as conversations
+from omnidesk.inboxes import endpoints as inboxes
+from omnidesk.jobs import endpoints as jobs
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.logging import configure_logging
+from omnidesk.realtime import endpoints as realtime
 from omnidesk.settings import Settings
-from omnidesk.web.errors import install_error_handlers
+from omnidesk.web.errors import ERROR_RESPONSES, install_error_handlers
 from omnidesk.web.middleware import RequestContextMiddleware
 
 DESCRIPTION = """
@@ -47,6 +53,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.container = container
     app.add_middleware(RequestContextMiddleware)
@@ -55,6 +62,12 @@ def create_app(
     app.include_router(accounts.auth)
     app.include_router(accounts.router)
     # --- context routers ---------------------------------------------------------------
+    app.include_router(realtime.router)
+    app.include_router(inboxes.router)
+    app.include_router(api_channel.router)
+    app.include_router(jobs.router)
+    app.include_router(contacts.router)
+    app.include_router(conversations.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:

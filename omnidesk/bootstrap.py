@@ -11,10 +11,17 @@ from typing import Any
 
 import structlog
 
+from omnidesk.channels import delivery as channel_delivery
+from omnidesk.conversations import tasks as conversation_tasks
+from omnidesk.jobs.runner import JobRunner
 from omnidesk.kit.clock import Clock, SystemClock
 from omnidesk.kit.db import Database
 from omnidesk.kit.ratelimit import RateLimiter
 from omnidesk.kit.security import SecretBox
+from omnidesk.kit.storage import LocalStorage, Storage
+from omnidesk.realtime.backends import make_broker
+from omnidesk.realtime.broker import Broker
+from omnidesk.realtime.hub import Hub
 from omnidesk.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -27,11 +34,12 @@ class Container:
     db: Database
     rate_limiter: RateLimiter
     secret_box: SecretBox
+    storage: Storage
     # --- realtime (broker + hub) -------------------------------------------------------
-    broker: Any = None
-    hub: Any = None
+    broker: Broker | None = None
+    hub: Hub | None = None
     # --- jobs (outbox + timers) ----------------------------------------------------------
-    jobs: Any = None
+    jobs: JobRunner | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -44,19 +52,38 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         db=db,
         rate_limiter=RateLimiter(clock),
         secret_box=SecretBox(settings.secret_key.get_secret_value()),
+        storage=LocalStorage(settings.attachments_dir),
     )
     # --- realtime wiring ---------------------------------------------------------------
+    broker = make_broker(settings)
+    container.broker, container.hub = broker, Hub(broker)
+    container.db.event_sinks.append(container.hub.publish_events)  # after each commit
     # --- jobs wiring -------------------------------------------------------------------
+    container.jobs = JobRunner(db, settings, clock, secret_box=container.secret_box)
+    # Each context registers its job kinds: ``async def handler(ctx: JobContext, job: Job)``.
+    channel_delivery.register(container.jobs)  # channel.deliver
+    conversation_tasks.register(container.jobs)  # conversation.wake
     return container
 
 
 async def start(container: Container, *, run_jobs: bool | None = None) -> None:
     # --- realtime start ----------------------------------------------------------------
+    if container.broker is not None and container.hub is not None:
+        await container.broker.start()
+        await container.hub.start()
     # --- jobs start --------------------------------------------------------------------
+    embedded = container.settings.jobs.embedded if run_jobs is None else run_jobs
+    if container.jobs is not None and embedded:
+        await container.jobs.start()
     log.info("started", database=container.db.engine.url.render_as_string(hide_password=True))
 
 
 async def stop(container: Container) -> None:
     # --- jobs stop ---------------------------------------------------------------------
+    if container.jobs is not None:
+        await container.jobs.stop()
     # --- realtime stop -----------------------------------------------------------------
+    if container.broker is not None and container.hub is not None:
+        await container.hub.stop()  # publishes what the jobs committed while stopping
+        await container.broker.stop()
     await container.db.dispose()

@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     database_url: str = "sqlite+aiosqlite:///./var/omnidesk.db"
     redis_url: str | None = None
+    redis_key_prefix: str = "omnidesk:"  # namespaces keys and channels (one Redis, many installs)
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str = "http://127.0.0.1:8000"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from omnidesk.conversations import service
 from omnidesk.jobs.models import Job
-from omnidesk.kit.clock import Clock
+from omnidesk.jobs.runner import JobContext, JobRunner
 
 
-async def wake_snoozed(session: AsyncSession, clock: Clock, job: Job) -> None:
-    await service.wake(session, clock, int(job.payload["conversation_id"]))
+async def wake_snoozed(ctx: JobContext, job: Job) -> None:
+    await service.wake(ctx.session, ctx.clock, int(job.payload["conversation_id"]))
+
+
+def register(runner: JobRunner) -> None:
+    runner.register(service.WAKE_JOB, wake_snoozed)

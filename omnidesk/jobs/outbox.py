@@ -60,3 +60,13 @@ async def enqueue(
     if job.due_at <= now:
         after_commit(session, _wake)
     return job
+
+
+def requeue(session: AsyncSession, clock: Clock, job: Job) -> None:
+    """Give a dead job a fresh start: pending, due now, attempts reset (admin retry)."""
+    job.status = "pending"
+    job.attempts = 0
+    job.due_at = clock.now()
+    job.locked_until = None
+    job.finished_at = None
+    after_commit(session, _wake)

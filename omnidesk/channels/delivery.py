@@ -1,0 +1,111 @@
+"""The ``channel.deliver`` job: send one outbound message through its inbox's adapter.
+
+The conversations service enqueues it (payload ``{"message_id": …}``) in the transaction
+that stores an agent's reply. The data is read in a short transaction of its own, the
+provider is called with no database lock held, and the outcome is recorded in the job's
+unit of work, so "sent" and the job's completion commit together. Transient failures are
+retried by the runner; permanent ones, or the last retry, mark the message failed.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.accounts import repository as accounts
+from omnidesk.channels.base import Outbound
+from omnidesk.channels.registry import build_adapter, get_adapter_class
+from omnidesk.contacts import repository as contacts
+from omnidesk.contacts.models import IDENTITY_KINDS
+from omnidesk.conversations import repository as conversations_repo
+from omnidesk.conversations import service as conversations
+from omnidesk.conversations.service import DELIVER_JOB
+from omnidesk.inboxes.models import Inbox
+from omnidesk.jobs.models import Job
+from omnidesk.jobs.runner import JobContext, JobRunner, PermanentJobError
+
+#: Already with the provider: a repeated job (an admin retry) must not send it again.
+_DELIVERED = ("sent", "delivered", "read")
+
+
+def register(runner: JobRunner) -> None:
+    runner.register(DELIVER_JOB, deliver, on_dead=mark_failed)
+
+
+async def deliver(ctx: JobContext, job: Job) -> None:
+    message_id = int(job.payload["message_id"])
+    async with ctx.db.transaction() as session:
+        prepared = await _prepare(session, job, message_id)
+    if prepared is None:
+        return
+    inbox, outbound = prepared
+    adapter = build_adapter(inbox, ctx.secret_box, ctx.settings)
+    delivery = await adapter.send(outbound)
+    await conversations.record_delivery(
+        ctx.session,
+        ctx.clock,
+        message_id=message_id,
+        state=delivery.state,
+        channel_message_id=delivery.channel_message_id,
+        error=delivery.error,
+    )
+
+
+async def mark_failed(ctx: JobContext, job: Job) -> None:
+    """The job is dead: the message will not go out, so say so on it."""
+    await conversations.record_delivery(
+        ctx.session,
+        ctx.clock,
+        message_id=int(job.payload["message_id"]),
+        state="failed",
+        channel_message_id=None,
+        error=job.last_error,
+    )
+
+
+async def _prepare(
+    session: AsyncSession, job: Job, message_id: int
+) -> tuple[Inbox, Outbound] | None:
+    message = await conversations_repo.get_message(session, message_id)
+    if message is None or (job.account_id is not None and message.account_id != job.account_id):
+        raise PermanentJobError(f"message {message_id} does not exist")
+    if message.direction != "outbound" or message.kind != "message":
+        raise PermanentJobError(f"message {message_id} is not an outbound message")
+    if message.delivery_status in _DELIVERED:
+        return None
+    conversation = await conversations_repo.get_in_account(
+        session, message.account_id, message.conversation_id
+    )
+    if conversation is None:
+        raise PermanentJobError(f"the conversation of message {message_id} is gone")
+    inbox_id = message.inbox_id or conversation.inbox_id
+    inbox = await session.get(Inbox, inbox_id) if inbox_id is not None else None
+    if inbox is None or inbox.account_id != message.account_id:
+        raise PermanentJobError("the message has no inbox to go out through")
+    adapter = get_adapter_class(inbox.channel_type)
+    kinds: tuple[str, ...] = getattr(adapter, "reply_identity_kinds", IDENTITY_KINDS)
+    identities = (await contacts.identities_of(session, [conversation.contact_id]))[
+        conversation.contact_id
+    ]
+    reachable = sorted(
+        (i for i in identities if i.kind in kinds), key=lambda i: (kinds.index(i.kind), i.id)
+    )
+    if not reachable:
+        raise PermanentJobError(f"the contact has no {'/'.join(kinds)} identity to reply to")
+    sender_name = ""
+    if message.sender_type == "user" and message.sender_id is not None:
+        user = await accounts.get_user(session, message.account_id, message.sender_id)
+        sender_name = user.name if user is not None else ""
+    outbound = Outbound(
+        message_id=message.id,
+        conversation_id=conversation.id,
+        idempotency_key=job.idempotency_key,
+        recipient_kind=reachable[0].kind,
+        recipient=reachable[0].value,
+        body=message.body,
+        body_html=message.body_html,
+        subject=conversation.subject or None,
+        thread_id=conversation.channel_thread_id,
+        sender_name=sender_name,
+        meta={"created_at": message.created_at.isoformat()},
+    )
+    return inbox, outbound
