@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -68,6 +68,11 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(contacts.router)
     app.include_router(conversations.router)
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        # The agent desktop will live here; until then, the API's documentation.
+        return RedirectResponse("/docs")
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:

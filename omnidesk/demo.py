@@ -10,14 +10,27 @@ from omnidesk.accounts import service as accounts
 from omnidesk.accounts.models import Account
 from omnidesk.accounts.principal import Principal
 from omnidesk.accounts.schemas import TeamCreate, UserCreate
+from omnidesk.channels.base import Inbound, InboundSender
+from omnidesk.conversations import service as conversations
+from omnidesk.conversations.schemas import ConversationUpdate, MessageCreate
+from omnidesk.inboxes import service as inboxes
+from omnidesk.inboxes.schemas import InboxCreate
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.db import Database
+from omnidesk.kit.security import SecretBox
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_AGENT_EMAIL = "agent@example.com"
 
 
-async def seed_if_empty(db: Database, clock: Clock) -> dict[str, str] | None:
+DEMO_MESSAGES = (
+    ("carla@example.com", "Carla Diaz", "order-1042", "Hi! My order #1042 has not arrived yet."),
+    ("+14155552671", "Sam Lee", "sam-1", "Can I change the delivery address on my order?"),
+    ("carla@example.com", "Carla Diaz", "order-1042", "It was due last Friday."),
+)
+
+
+async def seed_if_empty(db: Database, clock: Clock, secret_box: SecretBox) -> dict[str, str] | None:
     """Create the demo account unless any account exists; return its logins once."""
     async with db.transaction() as session:
         if await session.scalar(select(Account.id).limit(1)) is not None:
@@ -43,6 +56,44 @@ async def seed_if_empty(db: Database, clock: Clock) -> dict[str, str] | None:
         )
         await accounts.create_team(
             session, clock, actor, TeamCreate(name="Support", member_ids=[admin.id, agent.id])
+        )
+        saved = await inboxes.create_inbox(
+            session,
+            clock,
+            actor,
+            InboxCreate(name="Shop API", channel_type="api"),
+            secret_box=secret_box,
+            allow_private_addresses=False,
+        )
+        for n, (handle, name, thread, body) in enumerate(DEMO_MESSAGES, start=1):
+            kind = "email" if "@" in handle else "phone"
+            received = await conversations.receive_inbound(
+                session,
+                clock,
+                inbox=saved.inbox,
+                inbound=Inbound(
+                    channel_message_id=f"demo-{n}",
+                    thread_id=thread,
+                    body=body,
+                    sender=InboundSender(kind=kind, value=handle, name=name),
+                ),
+            )
+        first = received.conversation
+        await conversations.update_conversation(
+            session,
+            clock,
+            actor,
+            first.id,
+            ConversationUpdate(assignee_id=agent.id, priority="high", tags=["delivery"]),
+        )
+        await conversations.post_message(
+            session,
+            clock,
+            actor,
+            first.id,
+            MessageCreate(
+                body="Carrier says the parcel is in the depot; chase them.", private=True
+            ),
         )
     return {
         "admin_email": DEMO_ADMIN_EMAIL,

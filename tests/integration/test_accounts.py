@@ -156,3 +156,10 @@ async def test_unknown_route_and_bad_json_use_the_error_shape(
     )
     assert bad.status_code == 422
     assert bad.json()["code"] == "validation_error"
+
+
+async def test_the_home_page_leads_to_the_api_documentation(client: httpx.AsyncClient) -> None:
+    response = await client.get("/")
+    assert response.status_code == 307
+    assert response.headers["location"] == "/docs"
+    assert (await client.get("/docs")).status_code == 200
