@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 
 from omnidesk.settings import Settings
+
+_T = TypeVar("_T")
 
 app = typer.Typer(
     help="omnidesk: the open-source omnichannel contact centre.", no_args_is_help=True
@@ -70,12 +74,33 @@ async def _seed_demo(settings: Settings) -> dict[str, str] | None:
     from omnidesk.demo import seed_if_empty
     from omnidesk.kit.clock import SystemClock
     from omnidesk.kit.db import Database
+    from omnidesk.kit.security import SecretBox
 
     db = Database(settings.database_url)
     try:
-        return await seed_if_empty(db, SystemClock())
+        return await seed_if_empty(
+            db, SystemClock(), SecretBox(settings.secret_key.get_secret_value())
+        )
     finally:
         await db.dispose()
+
+
+@app.command()
+def worker(
+    shutdown_timeout: float = typer.Option(
+        30.0, help="Seconds running jobs get to finish after SIGTERM/SIGINT."
+    ),
+) -> None:
+    """Run background jobs only (scale-out): deliveries, timers… until SIGTERM/SIGINT."""
+    from omnidesk.jobs.worker import run_worker
+    from omnidesk.kit.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    status = asyncio.run(run_worker(settings, shutdown_timeout_s=shutdown_timeout))
+    if status:
+        console.print("[red]the database schema is not up to date: run `omnidesk migrate`[/red]")
+    raise typer.Exit(status)
 
 
 @app.command("create-admin")
@@ -127,6 +152,81 @@ def create_admin(
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
     typer.echo(f"created account {account_id} with admin user {user_id} ({email})")
+
+
+bench_app = typer.Typer(
+    help="Benchmarks: a real server in a subprocess, a JSON report.", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("messages")
+def bench_messages(
+    agents: int = typer.Option(200, help="Agent websockets to connect."),
+    supervisors: int = typer.Option(0, help="Supervisor websockets (they see every message)."),
+    conversations_per_agent: int = typer.Option(1, help="Conversations assigned to each agent."),
+    rate: float = typer.Option(500.0, help="Target inbound messages per second."),
+    duration: float = typer.Option(20.0, help="Seconds of load at the target rate."),
+    database_url: str | None = typer.Option(
+        None,
+        help="A PostgreSQL server (postgresql+asyncpg://user@host/db): a scratch database "
+        "is created on it and dropped. Default: SQLite in a temporary directory.",
+    ),
+    redis_url: str | None = typer.Option(None, help="Use the Redis broker at this URL."),
+    find_max: bool = typer.Option(False, help="Then step the rate up to find the maximum."),
+    step_duration: float = typer.Option(
+        10.0, help="Seconds per --find-max step (at least 500 messages)."
+    ),
+    max_in_flight: int = typer.Option(64, help="Concurrent POSTs (keep-alive connections)."),
+    grace: float = typer.Option(5.0, help="Seconds after the last answer before a miss is lost."),
+    p99_target_ms: float = typer.Option(100.0, help="A run passes with p99 at most this."),
+    body_chars: int = typer.Option(160, help="Characters in each message body."),
+    ws_compression: bool = typer.Option(True, help="Negotiate permessage-deflate like browsers."),
+    server_log_level: str = typer.Option("INFO", help="The server's OMNIDESK_LOG_LEVEL."),
+    json_output: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
+) -> None:
+    """Inbound API-channel messages to agents' websockets: end-to-end latency under load."""
+    import json
+
+    from omnidesk.bench.harness import BenchError
+    from omnidesk.bench.messages import BenchConfig, print_table, run_bench
+
+    config = BenchConfig(
+        agents=agents,
+        supervisors=supervisors,
+        conversations_per_agent=conversations_per_agent,
+        rate=rate,
+        duration_s=duration,
+        database_url=database_url,
+        redis_url=redis_url,
+        find_max=find_max,
+        step_duration_s=step_duration,
+        max_in_flight=max_in_flight,
+        grace_s=grace,
+        p99_target_ms=p99_target_ms,
+        body_chars=body_chars,
+        ws_compression=ws_compression,
+        server_log_level=server_log_level,
+    )
+    try:
+        report = _run_fast(run_bench(config, console))
+    except BenchError as exc:
+        console.print(f"[red]bench failed:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        print_table(report, Console())
+
+
+def _run_fast(coroutine: Coroutine[Any, Any, _T]) -> _T:
+    """asyncio.run on uvloop when it is installed (it comes with uvicorn[standard])."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
 
 
 def main() -> None:
