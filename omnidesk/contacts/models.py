@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,7 +11,7 @@ from omnidesk.kit.db import Base, BigId, IdMixin, JsonDoc
 #: One handle on one channel. ``email`` is lower-cased, ``phone`` is E.164; the others are
 #: the provider's own ids (a WhatsApp wa_id is E.164 digits, a Telegram chat id, a page-
 #: scoped Messenger id…). ``external`` is the API channel's caller-chosen id.
-IDENTITY_KINDS = (
+IdentityKind = Literal[
     "email",
     "phone",
     "whatsapp",
@@ -21,9 +21,11 @@ IDENTITY_KINDS = (
     "webchat",
     "twitter",
     "external",
-)
+]
+IDENTITY_KINDS: tuple[str, ...] = get_args(IdentityKind)
 
-ATTRIBUTE_TYPES = ("text", "number", "date", "boolean", "list", "url")
+AttributeType = Literal["text", "number", "date", "boolean", "list", "url"]
+ATTRIBUTE_TYPES: tuple[str, ...] = get_args(AttributeType)
 
 
 class Company(IdMixin, Base):

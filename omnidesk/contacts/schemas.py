@@ -5,20 +5,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from omnidesk.contacts.models import AttributeType, IdentityKind
 from omnidesk.kit.types import RowId, Text, clean_text
 
-IdentityKind = Literal[
-    "email",
-    "phone",
-    "whatsapp",
-    "messenger",
-    "instagram",
-    "telegram",
-    "webchat",
-    "twitter",
-    "external",
-]
-AttributeType = Literal["text", "number", "date", "boolean", "list", "url"]
 AppliesTo = Literal["contact", "conversation"]
 
 
