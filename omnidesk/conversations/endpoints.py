@@ -21,7 +21,7 @@ from omnidesk.conversations.schemas import (
 )
 from omnidesk.events import repository as events_repo
 from omnidesk.events.schemas import EventOut
-from omnidesk.kit.errors import NotFound, PayloadTooLarge
+from omnidesk.kit.errors import PayloadTooLarge
 from omnidesk.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from omnidesk.kit.types import RowId, Text
 from omnidesk.web.auth import PrincipalDep
@@ -211,9 +211,7 @@ async def upload_attachment(
 async def download_attachment(
     attachment_id: RowId, principal: PrincipalDep, session: SessionDep, container: ContainerDep
 ) -> Response:
-    attachment = await repo.get_attachment(session, principal.account_id, attachment_id)
-    if attachment is None:
-        raise NotFound("attachment")
+    attachment = await service.get_attachment(session, principal, attachment_id)
     data = await container.storage.get(attachment.storage_key)
     # Served as a download, never rendered inline, so an uploaded HTML file cannot run script.
     return Response(

@@ -591,3 +591,23 @@ async def upload_attachment(
         content_type=kind,
         data=data,
     )
+
+
+async def get_attachment(
+    session: AsyncSession, principal: Principal, attachment_id: int
+) -> Attachment:
+    """An attachment is visible with its conversation; before that, to its uploader only."""
+    attachment = await repo.get_attachment(session, principal.account_id, attachment_id)
+    if attachment is None:
+        raise NotFound("attachment")
+    if attachment.message_id is None:
+        if attachment.uploaded_by_id != principal.user_id and not principal.is_supervisor:
+            raise NotFound("attachment")
+        return attachment
+    message = await repo.get_message(session, attachment.message_id)
+    if (
+        message is None
+        or await repo.get_visible(session, principal, message.conversation_id) is None
+    ):
+        raise NotFound("attachment")
+    return attachment

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from omnidesk.app import create_app
 from omnidesk.settings import AttachmentSettings, Settings
-from tests.conftest import Tenant
+from tests.conftest import Tenant, make_user
 from tests.conversations.conftest import MakeContact
 
 
@@ -105,3 +105,44 @@ async def test_another_accounts_attachment_is_not_found(
         f"/api/v1/attachments/{aid}", headers=other_tenant.headers
     )
     assert response.status_code == 404
+
+
+async def test_agents_only_download_attachments_of_conversations_they_may_see(
+    small_limits_client: httpx.AsyncClient, tenant: Tenant, make_contact: MakeContact
+) -> None:
+    client = small_limits_client
+    owner, owner_headers = await make_user(client, tenant, "agent")
+    _, outsider_headers = await make_user(client, tenant, "agent")
+    uploaded = await client.post(
+        "/api/v1/attachments",
+        files={"file": ("a.txt", b"secret", "text/plain")},
+        headers=owner_headers,
+    )
+    aid = uploaded.json()["id"]
+    # Not yet on a message: only its uploader (and supervisors) may fetch it.
+    assert (
+        await client.get(f"/api/v1/attachments/{aid}", headers=owner_headers)
+    ).status_code == 200
+    assert (
+        await client.get(f"/api/v1/attachments/{aid}", headers=outsider_headers)
+    ).status_code == 404
+    conversation = await client.post(
+        "/api/v1/conversations",
+        json={"contact_id": await make_contact(tenant), "assignee_id": owner["id"]},
+        headers=tenant.headers,
+    )
+    await client.post(
+        f"/api/v1/conversations/{conversation.json()['id']}/messages",
+        json={"body": "see file", "private": True, "attachment_ids": [aid]},
+        headers=owner_headers,
+    )
+    # On a conversation assigned to someone else: hidden from the outsider like the rest of it.
+    assert (
+        await client.get(f"/api/v1/attachments/{aid}", headers=outsider_headers)
+    ).status_code == 404
+    assert (
+        await client.get(f"/api/v1/attachments/{aid}", headers=owner_headers)
+    ).status_code == 200
+    assert (
+        await client.get(f"/api/v1/attachments/{aid}", headers=tenant.headers)
+    ).status_code == 200
