@@ -27,12 +27,13 @@ from omnidesk.contacts.schemas import (
 )
 from omnidesk.events.schemas import EventOut
 from omnidesk.kit.pagination import MAX_LIMIT, Page
+from omnidesk.kit.types import MAX_ROW_ID
 from omnidesk.web.auth import PrincipalDep
 from omnidesk.web.deps import ClockDep, SessionDep
 
 router = APIRouter(prefix="/api/v1")
 
-Id = Annotated[int, Path(ge=1, le=service.MAX_ID)]
+Id = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Search = Annotated[
     str | None,
@@ -80,7 +81,7 @@ async def list_contacts(
     principal: PrincipalDep,
     session: SessionDep,
     q: Search = None,
-    company_id: Annotated[int | None, Query(ge=1, le=service.MAX_ID)] = None,
+    company_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     cursor: CursorQuery = None,
     limit: Limit = 50,
 ) -> Page[ContactOut]:

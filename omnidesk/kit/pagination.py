@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from omnidesk.kit.errors import BadRequest
+from omnidesk.kit.types import MAX_ROW_ID
 
 T = TypeVar("T")
 
@@ -33,7 +34,8 @@ def decode_cursor(cursor: str | None) -> Cursor | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key, id_ = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(id_, int):
+        # Bounded like every id at the edge, so a forged cursor cannot overflow a driver.
+        if not isinstance(id_, int) or isinstance(id_, bool) or not 1 <= id_ <= MAX_ROW_ID:
             raise ValueError
     except (ValueError, TypeError) as exc:
         raise BadRequest("cursor is not valid", field="cursor") from exc
