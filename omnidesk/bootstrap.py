@@ -11,8 +11,10 @@ from typing import Any
 
 import structlog
 
+from omnidesk.accounts.cache import TokenCache
 from omnidesk.channels import delivery as channel_delivery
 from omnidesk.conversations import tasks as conversation_tasks
+from omnidesk.conversations.inbound import InboundWriter
 from omnidesk.jobs.runner import JobRunner
 from omnidesk.kit.clock import Clock, SystemClock
 from omnidesk.kit.db import Database
@@ -33,6 +35,7 @@ class Container:
     clock: Clock
     db: Database
     rate_limiter: RateLimiter
+    token_cache: TokenCache
     secret_box: SecretBox
     storage: Storage
     # --- realtime (broker + hub) -------------------------------------------------------
@@ -40,6 +43,8 @@ class Container:
     hub: Hub | None = None
     # --- jobs (outbox + timers) ----------------------------------------------------------
     jobs: JobRunner | None = None
+    # --- inbound (customers' messages, group-committed) ---------------------------------
+    inbound: InboundWriter | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,9 +56,11 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
         clock=clock,
         db=db,
         rate_limiter=RateLimiter(clock),
+        token_cache=TokenCache(clock, ttl_s=settings.token_cache_s),
         secret_box=SecretBox(settings.secret_key.get_secret_value()),
         storage=LocalStorage(settings.attachments_dir),
     )
+    db.event_sinks.append(container.token_cache.on_events)  # a revocation applies at once
     # --- realtime wiring ---------------------------------------------------------------
     broker = make_broker(settings)
     container.broker, container.hub = broker, Hub(broker)
@@ -63,6 +70,8 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     # Each context registers its job kinds: ``async def handler(ctx: JobContext, job: Job)``.
     channel_delivery.register(container.jobs)  # channel.deliver
     conversation_tasks.register(container.jobs)  # conversation.wake
+    # --- inbound wiring ----------------------------------------------------------------
+    container.inbound = InboundWriter(db, clock, container.storage)
     return container
 
 
@@ -75,10 +84,16 @@ async def start(container: Container, *, run_jobs: bool | None = None) -> None:
     embedded = container.settings.jobs.embedded if run_jobs is None else run_jobs
     if container.jobs is not None and embedded:
         await container.jobs.start()
+    # --- inbound start -----------------------------------------------------------------
+    if container.inbound is not None:
+        await container.inbound.start()
     log.info("started", database=container.db.engine.url.render_as_string(hide_password=True))
 
 
 async def stop(container: Container) -> None:
+    # --- inbound stop ------------------------------------------------------------------
+    if container.inbound is not None:
+        await container.inbound.stop()  # stores what the last requests handed over
     # --- jobs stop ---------------------------------------------------------------------
     if container.jobs is not None:
         await container.jobs.stop()

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     login_attempts_per_minute: int = Field(default=10, gt=0)
     ws_heartbeat_s: float = Field(default=25.0, gt=0)
+    #: How long a server process trusts an API token it checked (0: check on every request).
+    token_cache_s: float = Field(default=5.0, ge=0)
     attachments: AttachmentSettings = AttachmentSettings()
     jobs: JobSettings = JobSettings()
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.contacts.models import AttributeDefinition, Company, Contact, ContactMerge, Identity
@@ -99,6 +99,34 @@ async def find_identity(
             Identity.account_id == account_id, Identity.kind == kind, Identity.value == value
         )
     )
+
+
+async def find_identities(
+    session: AsyncSession, account_id: int, handles: Iterable[tuple[str, str]]
+) -> list[Identity]:
+    """The identities among ``(kind, value)`` handles, in one query."""
+    wanted = list(dict.fromkeys(handles))
+    if not wanted:
+        return []
+    rows = await session.scalars(
+        select(Identity).where(
+            Identity.account_id == account_id,
+            tuple_(Identity.kind, Identity.value).in_(wanted),
+        )
+    )
+    return list(rows)
+
+
+async def get_contacts(
+    session: AsyncSession, account_id: int, contact_ids: Iterable[int]
+) -> dict[int, Contact]:
+    ids = sorted(set(contact_ids))
+    if not ids:
+        return {}
+    rows = await session.scalars(
+        select(Contact).where(Contact.account_id == account_id, Contact.id.in_(ids))
+    )
+    return {contact.id: contact for contact in rows}
 
 
 # Companies ------------------------------------------------------------------------------

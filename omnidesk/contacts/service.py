@@ -449,6 +449,27 @@ async def _owner_of(
     return contact
 
 
+async def owners_of(
+    session: AsyncSession, account_id: int, handles: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], Contact]:
+    """:func:`_owner_of` for many normalised ``(kind, value)`` handles: two queries, plus one
+    per merged contact met on the way."""
+    identities = await repo.find_identities(session, account_id, handles)
+    contacts = await repo.get_contacts(session, account_id, (i.contact_id for i in identities))
+    owners: dict[tuple[str, str], Contact] = {}
+    for identity in identities:
+        contact = contacts.get(identity.contact_id)
+        if contact is not None and contact.merged_into_id is not None:
+            contact = await _owner_of(session, account_id, identity.kind, identity.value)
+        if contact is not None:
+            owners[(identity.kind, identity.value)] = contact
+    return owners
+
+
+async def phone_regions(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, str]:
+    return {account_id: await phone_region(session, account_id) for account_id in set(account_ids)}
+
+
 async def resolve_contact(
     session: AsyncSession,
     clock: Clock,

@@ -163,6 +163,41 @@ async def latest_for_contact(
     )
 
 
+async def latest_for_contacts(
+    session: AsyncSession, account_id: int, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], Conversation]:
+    """:func:`latest_for_contact` for many ``(inbox_id, contact_id)`` pairs in one query."""
+    if not pairs:
+        return {}
+    rows = await session.scalars(
+        select(Conversation)
+        .where(
+            Conversation.account_id == account_id,
+            tuple_(Conversation.inbox_id, Conversation.contact_id).in_(list(set(pairs))),
+            Conversation.status != "closed",
+        )
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+    )
+    latest: dict[tuple[int, int], Conversation] = {}
+    for conversation in rows:
+        latest.setdefault((conversation.inbox_id or 0, conversation.contact_id), conversation)
+    return latest
+
+
+async def messages_by_channel_ids(
+    session: AsyncSession, keys: Sequence[tuple[int, str]]
+) -> dict[tuple[int, str], Message]:
+    """Stored messages by ``(inbox_id, channel_message_id)``, in one query."""
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        select(Message).where(
+            tuple_(Message.inbox_id, Message.channel_message_id).in_(list(set(keys)))
+        )
+    )
+    return {(m.inbox_id or 0, m.channel_message_id or ""): m for m in rows}
+
+
 async def get_message_by_channel_id(
     session: AsyncSession, inbox_id: int, channel_message_id: str
 ) -> Message | None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fnmatch import fnmatch
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts import repository as accounts_repo
@@ -22,6 +22,7 @@ from omnidesk.accounts.principal import Principal
 from omnidesk.channels.base import Inbound
 from omnidesk.contacts import repository as contacts_repo
 from omnidesk.contacts import service as contacts
+from omnidesk.contacts.models import Contact
 from omnidesk.conversations import repository as repo
 from omnidesk.conversations.models import Attachment, Conversation, Message
 from omnidesk.conversations.schemas import (
@@ -33,11 +34,13 @@ from omnidesk.conversations.schemas import (
     MessageOut,
 )
 from omnidesk.events import service as events
+from omnidesk.inboxes import repository as inboxes_repo
 from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs import outbox, timers
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import (
     NotFound,
+    OmnideskError,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -103,6 +106,24 @@ class ReceiveResult:
     created: bool
 
 
+@dataclass(frozen=True)
+class InboundItem:
+    """A customer's message for :func:`receive_inbound_many`, as a channel endpoint got it."""
+
+    account_id: int
+    inbox_id: int
+    inbound: Inbound
+    #: Refuse (422 on ``inbox_id``) an inbox of another channel.
+    channel_type: str | None = None
+    #: Strict handles: one that is not valid is a 422 on the payload field named here (the
+    #: sender's handle first, then its extra identities) instead of being skipped.
+    handle_fields: tuple[str, ...] | None = None
+
+
+#: What became of one item: stored (or found stored), or the client error that refused it.
+Outcome = ReceiveResult | OmnideskError
+
+
 async def receive_inbound(
     session: AsyncSession,
     clock: Clock,
@@ -112,34 +133,187 @@ async def receive_inbound(
     storage: Storage | None = None,
 ) -> ReceiveResult:
     """Store a customer's message once; a repeated provider id returns the stored one."""
-    existing = await repo.get_message_by_channel_id(session, inbox.id, inbound.channel_message_id)
-    if existing is not None:
-        return await _already_received(session, existing)
-    contact = await contacts.resolve_contact(
-        session,
-        clock,
-        account_id=inbox.account_id,
-        kind=inbound.sender.kind,
-        value=inbound.sender.value,
-        name=inbound.sender.name,
-        extra_identities=inbound.sender.extra_identities,
-    )
-    # One customer's deliveries are handled one at a time: two messages arriving together
-    # must not open two conversations, and a duplicate must see the first once committed.
-    await contacts_repo.lock_contacts(session, inbox.account_id, [contact.id])
-    existing = await repo.get_message_by_channel_id(session, inbox.id, inbound.channel_message_id)
-    if existing is not None:
-        return await _already_received(session, existing)
-    now = clock.now()
-    conversation = await _conversation_for(session, clock, inbox, contact.id, inbound)
-    message = Message(
+    item = InboundItem(account_id=inbox.account_id, inbox_id=inbox.id, inbound=inbound)
+    [outcome] = await receive_inbound_many(session, clock, [item], storage=storage)
+    if isinstance(outcome, OmnideskError):
+        raise outcome
+    return outcome
+
+
+@dataclass
+class _Pending:
+    index: int
+    item: InboundItem
+    inbox: Inbox
+    kind: str
+    value: str
+    contact: Contact | None = None
+
+
+async def receive_inbound_many(
+    session: AsyncSession,
+    clock: Clock,
+    items: Sequence[InboundItem],
+    *,
+    storage: Storage | None = None,
+) -> list[Outcome]:
+    """Store customers' messages, each once, with a fixed number of queries per batch.
+
+    An item refused for its own input (unknown inbox, bad handle) does not affect the others;
+    anything else raises and the caller's transaction rolls back as a whole.
+    """
+    outcomes: list[Outcome | None] = [None] * len(items)
+    pending = await _checked(session, items, outcomes)
+    stored = await repo.messages_by_channel_ids(session, [_key(p) for p in pending])
+    fresh = []
+    for p in pending:
+        if _key(p) in stored:
+            outcomes[p.index] = await _already_received(session, stored[_key(p)])
+        else:
+            fresh.append(p)
+    for account_id, group in _by_account(fresh).items():
+        await _find_contacts(session, clock, account_id, group)
+        # One customer's deliveries are handled one at a time: two messages arriving
+        # together must not open two conversations, and a duplicate must see the first once
+        # committed. Rows are locked in id order, so batches cannot deadlock.
+        await contacts_repo.lock_contacts(
+            session, account_id, sorted({p.contact.id for p in group if p.contact})
+        )
+    stored = await repo.messages_by_channel_ids(session, [_key(p) for p in fresh])
+    conversations = {
+        pair: conversation
+        for account_id, group in _by_account(fresh).items()
+        for pair, conversation in (
+            await repo.latest_for_contacts(session, account_id, [_pair(p) for p in group])
+        ).items()
+    }
+    received: dict[tuple[int, str], ReceiveResult] = {}
+    created: list[tuple[_Pending, Message, Conversation]] = []
+    for p in fresh:
+        key = _key(p)
+        if key in stored:  # stored by another transaction since the first look
+            outcomes[p.index] = await _already_received(session, stored[key])
+        elif key in received:  # the same message twice in this batch
+            first = received[key]
+            outcomes[p.index] = ReceiveResult(first.message, first.conversation, created=False)
+        else:
+            conversation = await _conversation_of(session, clock, p, conversations)
+            message = _inbound_message(p, conversation, clock.now())
+            session.add(message)
+            received[key] = outcomes[p.index] = ReceiveResult(message, conversation, True)
+            created.append((p, message, conversation))
+    await session.flush()  # every new message in one INSERT
+    for p, message, conversation in created:
+        await _announce(session, clock, p, message, conversation, storage)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _key(p: _Pending) -> tuple[int, str]:
+    return (p.inbox.id, p.item.inbound.channel_message_id)
+
+
+def _pair(p: _Pending) -> tuple[int, int]:
+    assert p.contact is not None
+    return (p.inbox.id, p.contact.id)
+
+
+def _by_account(pending: Sequence[_Pending]) -> dict[int, list[_Pending]]:
+    groups: dict[int, list[_Pending]] = {}
+    for p in pending:
+        groups.setdefault(p.inbox.account_id, []).append(p)
+    return groups
+
+
+async def _checked(
+    session: AsyncSession, items: Sequence[InboundItem], outcomes: list[Outcome | None]
+) -> list[_Pending]:
+    """The items whose inbox and sender are acceptable; the others get their error."""
+    found = await inboxes_repo.get_inboxes(session, (item.inbox_id for item in items))
+    regions = await contacts.phone_regions(session, (item.account_id for item in items))
+    pending = []
+    for index, item in enumerate(items):
+        inbox = found.get(item.inbox_id)
+        try:
+            if inbox is None or inbox.account_id != item.account_id:
+                raise NotFound("inbox")
+            if item.channel_type is not None and inbox.channel_type != item.channel_type:
+                raise ValidationFailed(
+                    f"this inbox is not an {item.channel_type} inbox", field="inbox_id"
+                )
+            kind, value = _sender_handle(item, regions[item.account_id])
+        except OmnideskError as exc:
+            outcomes[index] = exc
+            continue
+        pending.append(_Pending(index, item, inbox, kind, value))
+    return pending
+
+
+def _sender_handle(item: InboundItem, region: str) -> tuple[str, str]:
+    sender = item.inbound.sender
+    handles = [(sender.kind, sender.value), *sender.extra_identities]
+    fields = item.handle_fields
+    for position, (kind, value) in enumerate(handles):
+        if fields is None and position > 0:
+            break  # lenient: extra handles that are not valid are skipped later
+        try:
+            normalised = contacts.normalise_identity(kind, value, region)
+        except ValidationFailed as exc:
+            field = fields[position] if fields and position < len(fields) else exc.field
+            raise ValidationFailed(exc.message, field=field) from None
+        if position == 0:
+            first = (kind, normalised)
+    return first
+
+
+async def _find_contacts(
+    session: AsyncSession, clock: Clock, account_id: int, group: Sequence[_Pending]
+) -> None:
+    owners = await contacts.owners_of(session, account_id, ((p.kind, p.value) for p in group))
+    for p in group:
+        contact = owners.get((p.kind, p.value))
+        if contact is None:  # first contact: created (with its extra identities)
+            sender = p.item.inbound.sender
+            contact = await contacts.resolve_contact(
+                session,
+                clock,
+                account_id=account_id,
+                kind=p.kind,
+                value=p.value,
+                name=sender.name,
+                extra_identities=sender.extra_identities,
+            )
+            owners[(p.kind, p.value)] = contact
+        p.contact = contact
+
+
+async def _conversation_of(
+    session: AsyncSession,
+    clock: Clock,
+    p: _Pending,
+    latest: dict[tuple[int, int], Conversation],
+) -> Conversation:
+    assert p.contact is not None
+    inbound = p.item.inbound
+    if inbound.thread_id:
+        return await _conversation_for(session, clock, p.inbox, p.contact.id, inbound)
+    conversation = latest.get(_pair(p))
+    if conversation is None:
+        conversation = await _conversation_for(session, clock, p.inbox, p.contact.id, inbound)
+        latest[_pair(p)] = conversation
+    return conversation
+
+
+def _inbound_message(p: _Pending, conversation: Conversation, now: datetime) -> Message:
+    inbound, inbox = p.item.inbound, p.inbox
+    assert p.contact is not None
+    return Message(
         account_id=inbox.account_id,
         conversation_id=conversation.id,
         inbox_id=inbox.id,
         direction="inbound",
         kind="message",
         sender_type="contact",
-        sender_id=contact.id,
+        sender_id=p.contact.id,
         body=scrub_text(inbound.body),
         body_html=scrub_text(inbound.body_html) if inbound.body_html is not None else None,
         channel_message_id=inbound.channel_message_id,
@@ -147,18 +321,19 @@ async def receive_inbound(
         meta=dict(inbound.meta),
         created_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(message)
-            await session.flush()
-    except IntegrityError:
-        # The same delivery raced us in another transaction and won.
-        raced = await repo.get_message_by_channel_id(session, inbox.id, inbound.channel_message_id)
-        if raced is None:
-            raise
-        return await _already_received(session, raced)
+
+
+async def _announce(
+    session: AsyncSession,
+    clock: Clock,
+    p: _Pending,
+    message: Message,
+    conversation: Conversation,
+    storage: Storage | None,
+) -> None:
+    """Attachments, the conversation's activity and status, and the event of a new message."""
     stored = []
-    for item in inbound.attachments:
+    for item in p.item.inbound.attachments:
         if storage is None:
             raise ValueError("attachments need a storage")
         stored.append(
@@ -166,7 +341,7 @@ async def receive_inbound(
                 session,
                 clock,
                 storage,
-                account_id=inbox.account_id,
+                account_id=message.account_id,
                 uploaded_by_id=None,
                 filename=item.filename,
                 content_type=item.content_type,
@@ -175,7 +350,7 @@ async def receive_inbound(
                 message_id=message.id,
             )
         )
-    _touch(conversation, now)
+    _touch(conversation, message.created_at)
     if conversation.status in ("resolved", "snoozed", "pending"):
         await _set_status(session, clock, conversation, "open", actor_user_id=None)
     await events.record(
@@ -185,7 +360,6 @@ async def receive_inbound(
         clock=clock,
         **_visibility(conversation),
     )
-    return ReceiveResult(message=message, conversation=conversation, created=True)
 
 
 async def _already_received(session: AsyncSession, message: Message) -> ReceiveResult:
@@ -262,7 +436,7 @@ async def create_conversation(
     """An agent opens a conversation with a contact (e.g. an outbound email)."""
     contact = await contacts.get_contact(session, principal, data.contact_id)
     if data.inbox_id is not None and await _inbox(session, principal, data.inbox_id) is None:
-        raise NotFound("inbox", field="inbox_id")
+        raise NotFound("inbox")
     await _check_assignment(session, principal, data.assignee_id, data.team_id)
     now = clock.now()
     conversation = Conversation(

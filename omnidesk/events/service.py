@@ -41,7 +41,7 @@ async def record(
         data=data or {},
         created_at=(clock or _system_clock).now(),
     )
+    # Inserted with the next flush (at the latest the commit's), many events in one statement.
     session.add(event)
-    await session.flush()
     session.info.setdefault(PENDING_EVENTS_KEY, []).append(event)
     return event

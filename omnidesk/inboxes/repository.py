@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,16 @@ async def get_inbox(session: AsyncSession, account_id: int, inbox_id: int) -> In
     return await session.scalar(
         select(Inbox).where(Inbox.account_id == account_id, Inbox.id == inbox_id)
     )
+
+
+async def get_inboxes(session: AsyncSession, inbox_ids: Iterable[int]) -> dict[int, Inbox]:
+    """Inboxes by id, whatever their account: callers check the account of each."""
+    ids = sorted(set(inbox_ids))
+    if not ids:
+        return {}
+    return {
+        inbox.id: inbox for inbox in await session.scalars(select(Inbox).where(Inbox.id.in_(ids)))
+    }
 
 
 async def list_inboxes(session: AsyncSession, account_id: int) -> Sequence[Inbox]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, inspect
+from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, func, inspect, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
@@ -106,6 +106,37 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _number_new_rows(session: Session, _context: Any, _instances: Any) -> None:
+    """SQLite only: give a flush's new rows their ids up front, so that the flush inserts
+    each table's rows with one ``executemany`` instead of one INSERT … RETURNING per row.
+
+    PostgreSQL needs none of this: the flush batches there already (multi-row INSERT with
+    RETURNING, ordered). On SQLite the order of RETURNING rows is arbitrary, so SQLAlchemy
+    inserts row by row. Every SQLite transaction holds the write lock from its first
+    statement (``BEGIN IMMEDIATE``), so the ids after the current maximum are this
+    transaction's, exactly the ones SQLite would have chosen.
+    """
+    new: dict[Any, list[Any]] = {}
+    for row in session.new:
+        if isinstance(row, IdMixin) and row.id is None:
+            new.setdefault(row.__table__, []).append(row)
+    for table, rows in new.items():
+        if len(rows) < 2:
+            continue
+        rows.sort(key=lambda row: inspect(row).insert_order)  # the order they were added
+        with session.no_autoflush:
+            top = session.connection().scalar(select(func.max(table.c.id))) or 0
+        for offset, row in enumerate(rows, start=1):
+            row.id = top + offset
+
+
+class _SqliteSession(Session):
+    pass
+
+
+event.listen(_SqliteSession, "before_flush", _number_new_rows)
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(url):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
@@ -126,7 +157,11 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url
         self.engine = create_engine(url, echo=echo)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine,
+            expire_on_commit=False,
+            sync_session_class=_SqliteSession if self.is_sqlite else Session,
+        )
         #: Receives the events of each committed transaction (realtime fan-out, jobs).
         self.event_sinks: list[EventSink] = []
 

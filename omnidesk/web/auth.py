@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
 from fastapi import Depends, Request
@@ -13,7 +13,10 @@ from omnidesk.accounts.principal import Principal
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import Forbidden, Unauthorized
 from omnidesk.kit.security import constant_time_equals
-from omnidesk.web.deps import ClockDep, SessionDep
+from omnidesk.web.deps import ContainerDep
+
+if TYPE_CHECKING:
+    from omnidesk.bootstrap import Container
 
 SESSION_COOKIE = "omnidesk_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -36,10 +39,31 @@ async def resolve(
     return None
 
 
-async def current_principal(request: Request, session: SessionDep, clock: ClockDep) -> Principal:
-    found = await resolve(
-        session,
-        clock,
+async def authenticate(
+    container: Container, *, authorization: str | None, cookie: str | None
+) -> accounts.Authenticated | None:
+    """:func:`resolve` in a transaction of its own, with API tokens cached for a few seconds."""
+
+    async def load() -> accounts.Authenticated | None:
+        async with container.db.transaction() as session:
+            return await resolve(
+                session, container.clock, authorization=authorization, cookie=cookie
+            )
+
+    token = _bearer_token(authorization)
+    if token is None:
+        return await load()
+    return await container.token_cache.get_or_load(token, load)
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def current_principal(request: Request, container: ContainerDep) -> Principal:
+    found = await authenticate(
+        container,
         authorization=request.headers.get("authorization"),
         cookie=request.cookies.get(SESSION_COOKIE),
     )

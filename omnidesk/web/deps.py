@@ -1,4 +1,8 @@
-"""FastAPI dependencies: the unit of work, the clock, settings and the current principal."""
+"""FastAPI dependencies: the unit of work, the clock, settings and the current principal.
+
+All are ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread, a thread
+hop on every request for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -15,24 +19,26 @@ if TYPE_CHECKING:
     from omnidesk.bootstrap import Container
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent."""
-    container = get_container(request)
+    container: Container = request.app.state.container
     async with container.db.transaction() as session:
         yield session
 
 
-def get_clock(request: Request) -> Clock:
-    return get_container(request).clock
+async def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.container.clock
+    return clock
 
 
-def get_settings(request: Request) -> Settings:
-    return get_container(request).settings
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.container.settings
+    return settings
 
 
 # scope="function": the transaction commits when the endpoint returns, before the response

@@ -6,14 +6,12 @@ from fastapi import APIRouter, Response, status
 
 from omnidesk.channels.api.adapter import ApiChannel, to_inbound
 from omnidesk.channels.api.schemas import ApiInboundIn
-from omnidesk.contacts import service as contacts
 from omnidesk.conversations import service as conversations
 from omnidesk.conversations.schemas import MessageOut
-from omnidesk.inboxes import service as inboxes
-from omnidesk.kit.errors import ValidationFailed
+from omnidesk.conversations.service import InboundItem
 from omnidesk.kit.types import RowId
 from omnidesk.web.auth import PrincipalDep
-from omnidesk.web.deps import ClockDep, SessionDep
+from omnidesk.web.deps import ContainerDep
 
 router = APIRouter(prefix="/api/v1", tags=["api channel"])
 
@@ -32,24 +30,20 @@ async def receive_message(
     inbox_id: RowId,
     body: ApiInboundIn,
     principal: PrincipalDep,
-    session: SessionDep,
-    clock: ClockDep,
+    container: ContainerDep,
     response: Response,
 ) -> MessageOut:
-    inbox = await inboxes.get_inbox(session, principal, inbox_id)
-    if inbox.channel_type != ApiChannel.name:
-        raise ValidationFailed("this inbox is not an API inbox", field="inbox_id")
-    # Check every handle now, so that a bad one is a 422 on its own field rather than a
-    # contact silently created without it.
-    region = await contacts.phone_region(session, inbox.account_id)
-    for kind, name, value in body.sender.handles():
-        try:
-            contacts.normalise_identity(kind, value, region)
-        except ValidationFailed as exc:
-            raise ValidationFailed(exc.message, field=f"sender.{name}") from None
-    result = await conversations.receive_inbound(
-        session, clock, inbox=inbox, inbound=to_inbound(body)
+    assert container.inbound is not None
+    item = InboundItem(
+        account_id=principal.account_id,
+        inbox_id=inbox_id,
+        inbound=to_inbound(body),
+        channel_type=ApiChannel.name,
+        # Every handle is checked, so that a bad one is a 422 on its own field rather than
+        # a contact silently created without it.
+        handle_fields=tuple(f"sender.{name}" for _, name, _ in body.sender.handles()),
     )
+    result = await container.inbound.receive(item)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return conversations.message_out(result.message)
