@@ -72,6 +72,12 @@ class Subscription:
         self._pending.append(event)
         self._wakeup.set()
 
+    def drain(self) -> list[EventDict]:
+        """Take every event waiting in the buffer now, without waiting for more."""
+        events = list(self._pending)
+        self._pending.clear()
+        return events
+
     def close(self, reason: CloseReason = "closed") -> None:
         """Stop delivery; idempotent. Buffered events are dropped: the owner resumes anyway."""
         if self.closed:

@@ -1,8 +1,8 @@
 """One authenticated agent websocket: hello, replay, live events, heartbeats, pings.
 
-No gap, no duplicate: the broker subscription is taken before the event log is read, so an
-event committed meanwhile is in the log, on the subscription, or both; ids already replayed
-are skipped when they come live.
+No gap, no duplicate: the connection joins the fan-out (whose broker subscription for the
+account is then live) before the event log is read, so an event committed meanwhile is in the
+log, on the subscription, or both; ids already replayed are skipped when they come live.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class AgentConnection:
         self.hub.connected()
         try:
             try:
-                subscription = await self.hub.broker.subscribe(self.principal.account_id)
+                subscription = await self.hub.fanout.join(self.principal)
             except BrokerUnavailable:
                 await close(self.websocket, CLOSE_RESUME, "events are unavailable, retry")
                 return
@@ -133,7 +133,7 @@ class AgentConnection:
             if event["id"] in replayed:
                 replayed.discard(event["id"])
                 continue
-            if may_see(self.principal, event):
+            if may_see(self.principal, event):  # the fan-out chose already: the last gate
                 await self.send({"type": "event", "event": event})
         return CLOSE_RESUME if subscription.interrupted else CLOSE_RESTART
 

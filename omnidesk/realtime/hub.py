@@ -1,4 +1,5 @@
-"""The hub: the event sink that hands committed events to the broker, and the socket count."""
+"""The hub: the event sink that hands committed events to the broker, the fan-out of the
+broker's events to this process's sockets, and the socket count."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from omnidesk.events.models import Event
 from omnidesk.events.schemas import EventOut
 from omnidesk.realtime.broker import Broker, EventDict
 from omnidesk.realtime.cancel import cancel_and_wait
+from omnidesk.realtime.fanout import Fanout
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +31,7 @@ def event_payload(event: Event) -> EventDict:
 class Hub:
     def __init__(self, broker: Broker, *, max_backlog: int = MAX_BACKLOG) -> None:
         self.broker = broker
+        self.fanout = Fanout(broker)
         #: Agent websockets open on this hub (the gauge sums every hub of the process).
         self.connections = 0
         self._backlog: asyncio.Queue[tuple[int, EventDict]] = asyncio.Queue(max_backlog)
@@ -38,16 +41,16 @@ class Hub:
         self._pump = asyncio.create_task(self._publish_backlog(), name="realtime-hub")
 
     async def stop(self) -> None:
-        """Publish what is queued (for a bounded time), then stop."""
-        if self._pump is None:
-            return
-        try:
-            async with asyncio.timeout(STOP_TIMEOUT_S):
-                await self._backlog.join()
-        except TimeoutError:
-            log.warning("events_left_unpublished", count=self._backlog.qsize())
-        await cancel_and_wait(self._pump)
-        self._pump = None
+        """Publish what is queued (for a bounded time), then close the sockets' feeds."""
+        if self._pump is not None:
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    await self._backlog.join()
+            except TimeoutError:
+                log.warning("events_left_unpublished", count=self._backlog.qsize())
+            await cancel_and_wait(self._pump)
+            self._pump = None
+        await self.fanout.stop()
 
     async def publish_events(self, events: Sequence[Event]) -> None:
         """The unit of work's event sink: runs after each commit, never after a rollback.

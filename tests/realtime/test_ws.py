@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 
 from omnidesk.events.service import record
-from omnidesk.realtime.backends import MemoryBroker
+from omnidesk.realtime.backends import MemoryBroker, RedisBroker
 from omnidesk.realtime.connection import CLOSE_RESUME
 from omnidesk.settings import Settings
 from tests.conftest import Tenant, make_tenant, make_user
@@ -311,3 +312,79 @@ async def test_connections_are_counted_and_cleaned_up(server: LiveServer, tenant
         while server.hub.connections or broker.subscriber_count(tenant.account_id):
             await asyncio.sleep(0.01)
     assert gauge() == before
+
+
+async def test_the_sockets_of_an_account_share_one_broker_subscription(
+    server: LiveServer, client: httpx.AsyncClient, tenant: Tenant
+) -> None:
+    _, agent_headers = await make_user(client, tenant, "agent")
+    broker = server.container.broker
+    assert broker is not None
+    async with (
+        server.ws(headers=tenant.headers) as first,
+        server.ws(headers=tenant.headers) as second,
+        server.ws(headers={"Cookie": agent_headers["Cookie"]}, origin=server.base_url) as third,
+    ):
+        for ws in (first, second, third):
+            await receive(ws)  # hello: sent once the socket has joined
+        assert server.hub.fanout.connection_count(tenant.account_id) == 3
+        assert broker.subscriber_count(tenant.account_id) == 1
+        await record_events(server, tenant.account_id, "test.for_everyone")
+        for ws in (first, second, third):
+            assert (await next_event(ws))["type"] == "test.for_everyone"
+
+
+async def test_an_interrupted_account_subscription_closes_every_socket_and_they_resume(
+    live_settings: Settings,
+) -> None:
+    async with serve(live_settings.model_copy(update={"redis_url": None})) as server:
+        tenant = await make_tenant(server.db)
+        broker = server.container.broker
+        assert isinstance(broker, MemoryBroker)
+        broker.max_pending = 3  # for the account subscription the first socket takes
+        async with (
+            server.ws(headers=tenant.headers) as first,
+            server.ws(headers=tenant.headers) as second,
+        ):
+            last_seen = (await receive(first))["last_event_id"]
+            await receive(second)
+            await record_events(server, tenant.account_id, *[f"test.{i}" for i in range(10)])
+            assert await close_code(first) == CLOSE_RESUME
+            assert await close_code(second) == CLOSE_RESUME
+        broker.max_pending = 1000
+        query = f"last_event_id={last_seen}"
+        async with server.ws(headers=tenant.headers, query=query) as ws:
+            await receive(ws)  # hello
+            assert [(await next_event(ws))["type"] for _ in range(10)] == [
+                f"test.{i}" for i in range(10)
+            ]
+            await record_events(server, tenant.account_id, "test.live")
+            assert (await next_event(ws))["type"] == "test.live"
+
+
+async def test_a_lost_redis_connection_closes_every_socket_and_they_resume(
+    live_settings: Settings, redis_url: str
+) -> None:
+    async with serve(live_settings.model_copy(update={"redis_url": redis_url})) as server:
+        tenant = await make_tenant(server.db)
+        broker = server.container.broker
+        assert isinstance(broker, RedisBroker)
+        async with (
+            server.ws(headers=tenant.headers) as first,
+            server.ws(headers=tenant.headers) as second,
+        ):
+            await receive(first)
+            await receive(second)
+            admin = Redis.from_url(redis_url)
+            try:
+                clients = await admin.client_list()
+                [listener] = [c["id"] for c in clients if c["name"] == broker.listener_name]
+                await admin.client_kill_filter(_id=listener)
+            finally:
+                await admin.aclose()
+            assert await close_code(first) == CLOSE_RESUME
+            assert await close_code(second) == CLOSE_RESUME
+        async with server.ws(headers=tenant.headers) as ws:  # once Redis is back
+            await receive(ws)
+            await record_events(server, tenant.account_id, "test.live")
+            assert (await next_event(ws))["type"] == "test.live"
