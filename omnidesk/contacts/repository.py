@@ -118,15 +118,16 @@ async def find_identities(
 
 
 async def get_contacts(
-    session: AsyncSession, account_id: int, contact_ids: Iterable[int]
+    session: AsyncSession, account_id: int, contact_ids: Iterable[int], *, lock: bool = False
 ) -> dict[int, Contact]:
+    """Contacts by id; ``lock`` row-locks them in id order, as :func:`lock_contacts`."""
     ids = sorted(set(contact_ids))
     if not ids:
         return {}
-    rows = await session.scalars(
-        select(Contact).where(Contact.account_id == account_id, Contact.id.in_(ids))
-    )
-    return {contact.id: contact for contact in rows}
+    query = select(Contact).where(Contact.account_id == account_id, Contact.id.in_(ids))
+    if lock:
+        query = query.order_by(Contact.id).with_for_update()
+    return {contact.id: contact for contact in await session.scalars(query)}
 
 
 # Companies ------------------------------------------------------------------------------

@@ -450,19 +450,30 @@ async def _owner_of(
 
 
 async def owners_of(
-    session: AsyncSession, account_id: int, handles: Iterable[tuple[str, str]]
+    session: AsyncSession,
+    account_id: int,
+    handles: Iterable[tuple[str, str]],
+    *,
+    lock: bool = False,
 ) -> dict[tuple[str, str], Contact]:
-    """:func:`_owner_of` for many normalised ``(kind, value)`` handles: two queries, plus one
-    per merged contact met on the way."""
+    """:func:`_owner_of` for many normalised ``(kind, value)`` handles: two queries, plus
+    some for merged contacts met on the way. ``lock`` row-locks every contact returned."""
     identities = await repo.find_identities(session, account_id, handles)
-    contacts = await repo.get_contacts(session, account_id, (i.contact_id for i in identities))
+    contacts = await repo.get_contacts(
+        session, account_id, (i.contact_id for i in identities), lock=lock
+    )
     owners: dict[tuple[str, str], Contact] = {}
+    survivors = set()
     for identity in identities:
         contact = contacts.get(identity.contact_id)
         if contact is not None and contact.merged_into_id is not None:
             contact = await _owner_of(session, account_id, identity.kind, identity.value)
+            if contact is not None:
+                survivors.add(contact.id)
         if contact is not None:
             owners[(identity.kind, identity.value)] = contact
+    if lock and survivors - contacts.keys():
+        await repo.lock_contacts(session, account_id, sorted(survivors - contacts.keys()))
     return owners
 
 

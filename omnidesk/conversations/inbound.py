@@ -80,8 +80,9 @@ class InboundWriter:
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         self._wakeup.set()
-        # A caller that goes away does not take its message with it: the writer stores it.
-        outcome = await asyncio.shield(future)
+        # A caller that goes away does not take its message with it: the writer holds the
+        # item, not the caller, and stores it anyway.
+        outcome = await future
         if isinstance(outcome, OmnideskError):
             raise outcome
         return outcome

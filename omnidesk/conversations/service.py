@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
 from omnidesk.channels.base import Inbound
-from omnidesk.contacts import repository as contacts_repo
 from omnidesk.contacts import service as contacts
 from omnidesk.contacts.models import Contact
 from omnidesk.conversations import repository as repo
@@ -173,13 +172,9 @@ async def receive_inbound_many(
             fresh.append(p)
     for account_id, group in _by_account(fresh).items():
         await _find_contacts(session, clock, account_id, group)
-        # One customer's deliveries are handled one at a time: two messages arriving
-        # together must not open two conversations, and a duplicate must see the first once
-        # committed. Rows are locked in id order, so batches cannot deadlock.
-        await contacts_repo.lock_contacts(
-            session, account_id, sorted({p.contact.id for p in group if p.contact})
-        )
-    stored = await repo.messages_by_channel_ids(session, [_key(p) for p in fresh])
+    if not _single_writer(session):
+        # Another transaction may have stored one of them before we held its contact.
+        stored = await repo.messages_by_channel_ids(session, [_key(p) for p in fresh])
     conversations = {
         pair: conversation
         for account_id, group in _by_account(fresh).items()
@@ -265,10 +260,21 @@ def _sender_handle(item: InboundItem, region: str) -> tuple[str, str]:
     return first
 
 
+def _single_writer(session: AsyncSession) -> bool:
+    """SQLite: the transaction holds the database's write lock from its first statement."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 async def _find_contacts(
     session: AsyncSession, clock: Clock, account_id: int, group: Sequence[_Pending]
 ) -> None:
-    owners = await contacts.owners_of(session, account_id, ((p.kind, p.value) for p in group))
+    """Each item's contact, created on first contact, and row-locked: one customer's
+    deliveries are handled one at a time, so two messages arriving together cannot open
+    two conversations, and a duplicate sees the first once committed. Rows are locked in id
+    order, so batches cannot deadlock."""
+    owners = await contacts.owners_of(
+        session, account_id, ((p.kind, p.value) for p in group), lock=True
+    )
     for p in group:
         contact = owners.get((p.kind, p.value))
         if contact is None:  # first contact: created (with its extra identities)

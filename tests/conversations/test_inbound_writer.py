@@ -104,12 +104,16 @@ async def test_a_refused_message_does_not_refuse_the_others_of_its_batch(
         return_exceptions=True,
     )
     first, foreign, bad, again, other = outcomes
-    assert isinstance(first, ReceiveResult) and first.created
+    assert isinstance(first, ReceiveResult)
+    assert first.created
     assert isinstance(foreign, NotFound)
-    assert isinstance(bad, ValidationFailed) and bad.field == "sender.phone"
-    assert isinstance(again, ReceiveResult) and not again.created
+    assert isinstance(bad, ValidationFailed)
+    assert bad.field == "sender.phone"
+    assert isinstance(again, ReceiveResult)
+    assert not again.created
     assert again.message.id == first.message.id
-    assert isinstance(other, ReceiveResult) and other.created
+    assert isinstance(other, ReceiveResult)
+    assert other.created
     async with db.transaction() as session:
         ids = set(await session.scalars(select(Message.channel_message_id)))
     assert ids == {"ok-1", "ok-2"}
@@ -126,9 +130,12 @@ async def test_a_message_the_database_cannot_store_fails_alone(
         _writer(app).receive(_item(inbox, "after", email="dan@example.com")),
         return_exceptions=True,
     )
-    assert isinstance(outcomes[0], ReceiveResult) and outcomes[0].created
-    assert isinstance(outcomes[1], Exception) and not isinstance(outcomes[1], ReceiveResult)
-    assert isinstance(outcomes[2], ReceiveResult) and outcomes[2].created
+    assert isinstance(outcomes[0], ReceiveResult)
+    assert outcomes[0].created
+    assert isinstance(outcomes[1], Exception)
+    assert not isinstance(outcomes[1], ReceiveResult)
+    assert isinstance(outcomes[2], ReceiveResult)
+    assert outcomes[2].created
     async with db.transaction() as session:
         ids = set(await session.scalars(select(Message.channel_message_id)))
     assert ids == {"before", "after"}

@@ -65,10 +65,12 @@ async def test_rows_added_together_are_inserted_at_once_with_ids_in_the_order_ad
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", watch)
     ids = [team.id for team in teams]
-    assert ids == sorted(ids) and len(set(ids)) == 5
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 5
     async with db.transaction() as session:
         alone = await session.scalar(select(Team.id).where(Team.name == "Alone"))
         names = list(await session.scalars(select(Team.name).order_by(Team.id)))
-    assert alone is not None and alone > ids[-1]
+    assert alone is not None
+    assert alone > ids[-1]
     assert names[-6:] == ["T0", "T1", "T2", "T3", "T4", "Alone"]
     assert len(inserts) == 2  # five rows in one statement, then the one
