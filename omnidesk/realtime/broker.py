@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
@@ -119,6 +119,9 @@ class Broker(Protocol):
 
     async def publish(self, account_id: int, event: EventDict) -> None:
         """Send a JSON-serialisable event to the account's subscribers in every process."""
+
+    async def publish_many(self, account_id: int, events: Sequence[EventDict]) -> None:
+        """:meth:`publish` each event, in order, as one message to the other processes."""
 
     async def subscribe(self, account_id: int) -> Subscription:
         """Return once every event published from now on will reach the subscription.

@@ -21,6 +21,8 @@ WS_CONNECTIONS = Gauge("omnidesk_ws_connections", "Agent websockets open in this
 #: Committed events waiting for the broker; beyond this, new ones are dropped (and logged).
 MAX_BACKLOG = 10_000
 STOP_TIMEOUT_S = 5.0
+#: Events the pump takes from the backlog at once (what committed while it last published).
+PUBLISH_BATCH = 500
 
 
 def event_payload(event: Event) -> EventDict:
@@ -67,12 +69,23 @@ class Hub:
 
     async def _publish_backlog(self) -> None:
         while True:
-            account_id, payload = await self._backlog.get()
-            try:
-                await self.broker.publish(account_id, payload)
-            except Exception:
-                log.exception("event_publish_failed", event_id=payload.get("id"))
-            finally:
+            queued = [await self._backlog.get()]
+            while len(queued) < PUBLISH_BATCH and not self._backlog.empty():
+                queued.append(self._backlog.get_nowait())
+            # Consecutive events of one account go as one message, in commit order.
+            start = 0
+            while start < len(queued):
+                account_id = queued[start][0]
+                end = start
+                while end < len(queued) and queued[end][0] == account_id:
+                    end += 1
+                payloads = [payload for _, payload in queued[start:end]]
+                try:
+                    await self.broker.publish_many(account_id, payloads)
+                except Exception:
+                    log.exception("event_publish_failed", event_ids=[p.get("id") for p in payloads])
+                start = end
+            for _ in queued:
                 self._backlog.task_done()
 
     def connected(self) -> None:

@@ -56,6 +56,15 @@ async def test_order_is_preserved_per_publisher(broker: Broker) -> None:
         assert [e["id"] for e in await take(subscription, 200)] == list(range(200))
 
 
+async def test_a_batch_arrives_whole_and_in_order_between_single_events(broker: Broker) -> None:
+    async with await broker.subscribe(1) as subscription:
+        await broker.publish(1, {"id": 0})
+        await broker.publish_many(1, [{"id": i} for i in range(1, 50)])
+        await broker.publish_many(1, [])
+        await broker.publish(1, {"id": 50})
+        assert [e["id"] for e in await take(subscription, 51)] == list(range(51))
+
+
 async def test_every_subscriber_of_the_account_receives_every_event(broker: Broker) -> None:
     subscriptions = [await broker.subscribe(1) for _ in range(3)]
     assert broker.subscriber_count(1) == 3

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from omnidesk.events.models import Event
@@ -23,16 +24,18 @@ def event(event_id: int, account_id: int = 1) -> Event:
 
 
 class FlakyBroker(MemoryBroker):
-    """Fails to publish one event id, as Redis might."""
+    """Fails to publish the message that holds one event id, as Redis might."""
 
     def __init__(self, failing_id: int) -> None:
         super().__init__()
         self.failing_id = failing_id
+        self.failed = asyncio.Event()
 
-    async def publish(self, account_id: int, event: EventDict) -> None:
-        if event["id"] == self.failing_id:
+    async def publish_many(self, account_id: int, events: Sequence[EventDict]) -> None:
+        if any(e["id"] == self.failing_id for e in events):
+            self.failed.set()
             raise ConnectionError("broker down")
-        await super().publish(account_id, event)
+        await super().publish_many(account_id, events)
 
 
 async def test_events_are_published_in_the_order_they_were_committed() -> None:
@@ -58,12 +61,37 @@ async def test_a_failed_publish_does_not_hold_up_the_next_events() -> None:
     await hub.start()
     try:
         async with await broker.subscribe(1) as subscription:
-            await hub.publish_events([event(1), event(2), event(3)])
+            await hub.publish_events([event(1), event(2)])
+            async with asyncio.timeout(TIMEOUT_S):
+                await broker.failed.wait()
+            await hub.publish_events([event(3), event(4)])
             async with asyncio.timeout(TIMEOUT_S):
                 received = [await anext(subscription) for _ in range(2)]
     finally:
         await hub.stop()
-    assert [e["id"] for e in received] == [1, 3]
+    # The events of the failed message are in the event log, where resuming clients read.
+    assert [e["id"] for e in received] == [3, 4]
+
+
+async def test_what_committed_meanwhile_is_published_together_in_order() -> None:
+    broker = MemoryBroker()
+    sent: list[list[int]] = []
+    publish_many = broker.publish_many
+
+    async def recording(account_id: int, events: Sequence[EventDict]) -> None:
+        sent.append([e["id"] for e in events])
+        await publish_many(account_id, events)
+
+    broker.publish_many = recording  # type: ignore[method-assign]
+    hub = Hub(broker)
+    async with await broker.subscribe(1) as ours, await broker.subscribe(2) as theirs:
+        await hub.publish_events([event(1), event(2), event(3, account_id=2), event(4)])
+        await hub.start()  # the pump finds all four waiting
+        await hub.stop()
+        assert [(await anext(ours))["id"] for _ in range(3)] == [1, 2, 4]
+        assert (await anext(theirs))["id"] == 3
+    # One message per run of one account's events, in commit order.
+    assert sent == [[1, 2], [3], [4]]
 
 
 async def test_stopping_publishes_the_backlog_first() -> None:

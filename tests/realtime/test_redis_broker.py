@@ -70,3 +70,20 @@ async def test_subscribing_while_redis_is_unreachable_fails(prefix: str) -> None
         assert broker.subscriber_count(1) == 0
     finally:
         await broker.stop()
+
+
+async def test_a_malformed_message_on_the_channel_is_skipped(
+    brokers: list[RedisBroker], redis_url: str
+) -> None:
+    broker = brokers[0]
+    async with await broker.subscribe(1) as subscription:
+        admin = Redis.from_url(redis_url)
+        try:
+            for junk in ("not json", '{"id": 1}', '[{"id": 2}, 3]'):
+                await admin.publish(broker.channel(1), junk)
+        finally:
+            await admin.aclose()
+        await broker.publish_many(1, [{"id": 4}, {"id": 5}])
+        async with asyncio.timeout(TIMEOUT_S):
+            assert [await anext(subscription) for _ in range(2)] == [{"id": 4}, {"id": 5}]
+        assert not subscription.closed

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from omnidesk.realtime.broker import DEFAULT_MAX_PENDING, EventDict, Subscription
 
 
@@ -19,9 +21,13 @@ class MemoryBroker:
                 subscription.close()
 
     async def publish(self, account_id: int, event: EventDict) -> None:
+        await self.publish_many(account_id, [event])
+
+    async def publish_many(self, account_id: int, events: Sequence[EventDict]) -> None:
         # A copy of the set: an overflowing subscriber removes itself while we iterate.
         for subscription in list(self._subscribers.get(account_id, ())):
-            subscription.deliver(event)
+            for event in events:
+                subscription.deliver(event)
 
     async def subscribe(self, account_id: int) -> Subscription:
         subscription = Subscription(account_id, max_pending=self.max_pending, on_close=self._forget)
