@@ -71,7 +71,9 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     channel_delivery.register(container.jobs)  # channel.deliver
     conversation_tasks.register(container.jobs)  # conversation.wake
     # --- inbound wiring ----------------------------------------------------------------
-    container.inbound = InboundWriter(db, clock, container.storage)
+    container.inbound = InboundWriter(
+        db, clock, container.storage, concurrency=1 if db.is_sqlite else 4
+    )
     return container
 
 

@@ -43,6 +43,9 @@ def migrate() -> None:
 def serve(
     host: str | None = typer.Option(None, help="Address to listen on (OMNIDESK_HOST)."),
     port: int | None = typer.Option(None, help="Port to listen on (OMNIDESK_PORT)."),
+    workers: int | None = typer.Option(
+        None, help="Server processes (OMNIDESK_WORKERS); more than one needs Redis."
+    ),
     no_migrate: bool = typer.Option(False, help="Do not migrate the database first."),
 ) -> None:
     """Migrate, seed the demo account on first start, and serve the web app and API."""
@@ -52,6 +55,11 @@ def serve(
     from omnidesk.kit.migrate import upgrade_sync
 
     settings = _settings()
+    processes = workers or settings.workers
+    if processes > 1 and not settings.redis_url:
+        # Each process would only tell its own websockets: agents would miss events.
+        console.print("[red]more than one server process needs OMNIDESK_REDIS_URL[/red]")
+        raise typer.Exit(2)
     if not no_migrate:
         upgrade_sync(settings.database_url)
     if settings.seed_demo:
@@ -61,13 +69,18 @@ def serve(
             for key, value in logins.items():
                 console.print(f"  {key:<15} {value}")
             console.rule()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_config=None,
-        ws_ping_interval=settings.ws_heartbeat_s,
-    )
+    options: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_config": None,
+        "access_log": False,  # requests are counted in /metrics; errors are logged
+        "ws_ping_interval": settings.ws_heartbeat_s,
+    }
+    if processes == 1:
+        uvicorn.run(create_app(settings), **options)
+    else:
+        # Each process builds its app from the same environment.
+        uvicorn.run("omnidesk.app:create_app", factory=True, workers=processes, **options)
 
 
 async def _seed_demo(settings: Settings) -> dict[str, str] | None:
@@ -183,6 +196,9 @@ def bench_messages(
     body_chars: int = typer.Option(160, help="Characters in each message body."),
     ws_compression: bool = typer.Option(True, help="Negotiate permessage-deflate like browsers."),
     server_log_level: str = typer.Option("INFO", help="The server's OMNIDESK_LOG_LEVEL."),
+    server_processes: int = typer.Option(
+        1, help="`omnidesk serve --workers` (more than one needs --redis-url)."
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
 ) -> None:
     """Inbound API-channel messages to agents' websockets: end-to-end latency under load."""
@@ -207,6 +223,7 @@ def bench_messages(
         body_chars=body_chars,
         ws_compression=ws_compression,
         server_log_level=server_log_level,
+        server_processes=server_processes,
     )
     try:
         report = _run_fast(run_bench(config, console))

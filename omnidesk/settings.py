@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "omnidesk:"  # namespaces keys and channels (one Redis, many installs)
     host: str = "127.0.0.1"
     port: int = 8000
+    #: Server processes of `omnidesk serve` (one per core for scale-out; needs Redis).
+    workers: int = Field(default=1, ge=1)
     public_url: str = "http://127.0.0.1:8000"
     data_dir: Path = Path("./var")
     log_json: bool | None = None

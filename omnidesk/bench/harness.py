@@ -53,6 +53,27 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14, 15)
 
 
+def process_tree_cpu_s(pid: int) -> float | None:
+    """:func:`process_cpu_s` of a process and all its descendants (server workers)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(raw[raw.rindex(")") + 2 :].split()[1])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent]
+        tree.update(children)
+        frontier.extend(children)
+    used = [process_cpu_s(member) for member in sorted(tree)]
+    if used[0] is None:  # the process itself is gone
+        return None
+    return sum(u for u in used if u is not None)
+
+
 def self_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -209,6 +230,7 @@ class ServerProcess:
     redis_url: str | None = None
     redis_key_prefix: str = "omnidesk:"
     log_level: str = "INFO"
+    workers: int = 1
     port: int = field(default_factory=free_port)
     process: asyncio.subprocess.Process | None = None
     _log: IO[bytes] | None = None
@@ -234,6 +256,7 @@ class ServerProcess:
             OMNIDESK_DATA_DIR=str(self.data_dir),
             OMNIDESK_SEED_DEMO="false",
             OMNIDESK_LOG_LEVEL=self.log_level,
+            OMNIDESK_WORKERS=str(self.workers),
         )
         if self.redis_url:
             env["OMNIDESK_REDIS_URL"] = self.redis_url

@@ -66,6 +66,7 @@ from omnidesk.bench.harness import (
     machine_cpu_s,
     machine_info,
     process_cpu_s,
+    process_tree_cpu_s,
     redis_cpu_s,
     self_cpu_s,
 )
@@ -114,8 +115,13 @@ class BenchConfig:
     body_chars: int = 160
     ws_compression: bool = True
     server_log_level: str = "INFO"
+    server_processes: int = 1
 
     def check(self) -> None:
+        if self.server_processes < 1:
+            raise BenchError("--server-processes must be at least 1")
+        if self.server_processes > 1 and not self.redis_url:
+            raise BenchError("more than one server process needs --redis-url")
         if self.agents < 1:
             raise BenchError("--agents must be at least 1")
         if self.supervisors < 0 or self.conversations_per_agent < 1:
@@ -471,7 +477,7 @@ async def _cpu_snapshot(ctx: Context) -> CpuSnapshot:
     return CpuSnapshot(
         at=time.perf_counter(),
         generator=self_cpu_s(),
-        server=process_cpu_s(ctx.server.pid),
+        server=process_tree_cpu_s(ctx.server.pid),
         database=database,
         redis=await redis_cpu_s(ctx.config.redis_url),
         machine=machine_cpu_s(),
@@ -768,9 +774,9 @@ async def _settle(ctx: Context) -> None:
     """Wait until the server is idle again (an earlier run may have left it busy)."""
     deadline = time.monotonic() + SETTLE_MAX_S
     while time.monotonic() < deadline:
-        before = process_cpu_s(ctx.server.pid)
+        before = process_tree_cpu_s(ctx.server.pid)
         await asyncio.sleep(1.0)
-        after = process_cpu_s(ctx.server.pid)
+        after = process_tree_cpu_s(ctx.server.pid)
         if before is None or after is None or after - before < SETTLED_SHARE:
             return
 
@@ -791,6 +797,7 @@ async def run_bench(config: BenchConfig, console: Console) -> dict[str, Any]:
             redis_url=config.redis_url,
             redis_key_prefix=f"omnidesk-bench-{token}:",
             log_level=config.server_log_level,
+            workers=config.server_processes,
         )
         fleet: Fleet | None = None
         pool: list[HttpConnection] = []

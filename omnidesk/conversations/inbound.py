@@ -1,17 +1,25 @@
 """Group commit for customers' messages: what arrives while one batch commits goes in the next.
 
-Channel endpoints hand each message to :class:`InboundWriter` and wait for its outcome. One
-task stores everything queued meanwhile with :func:`service.receive_inbound_many` in one
+Channel endpoints hand each message to :class:`InboundWriter` and wait for its outcome. The
+writer stores everything queued meanwhile with :func:`service.receive_inbound_many` in one
 transaction, so a transaction and each of its queries are shared by the batch instead of
 paid per message (see docs/adr/0007-inbound-group-commit.md). A caller still gets its answer
 only once its message is committed.
+
+The transactions run on a thread of their own, with an event loop and a database engine of
+their own: their many awaits do not wait for turns of the busy main loop, and on SQLite the
+driver runs inline there (``kit/sqlite_inline.py``) instead of hopping to a driver thread
+four times per statement. Committed events and after-commit work are handed back to the main
+loop's database, in commit order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 import structlog
 from prometheus_client import Histogram
@@ -39,43 +47,102 @@ MAX_BATCH = 200
 STOP_TIMEOUT_S = 10.0
 
 _Entry = tuple[InboundItem, "asyncio.Future[Outcome]"]
+_T = TypeVar("_T")
+
+
+class _WriterThread:
+    """A thread running an event loop, with its own engine on the main database's URL."""
+
+    def __init__(self, main: Database) -> None:
+        self.main = main
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.db: Database | None = None
+        self._thread: threading.Thread | None = None
+
+    async def start(self) -> None:
+        main_loop = asyncio.get_running_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            self.loop = loop
+            self.db = Database(self.main.url, inline=self.main.is_sqlite)
+            self.db.announce_to(self.main, main_loop)
+            ready.set()
+            try:
+                loop.run_forever()
+            finally:
+                loop.close()
+
+        self._thread = threading.Thread(target=serve, name="inbound-writer", daemon=True)
+        self._thread.start()
+        await asyncio.to_thread(ready.wait)
+
+    async def run(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        assert self.loop is not None
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine, self.loop))
+
+    async def stop(self) -> None:
+        if self._thread is None or self.loop is None or self.db is None:
+            return
+        await self.run(self.db.dispose())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
 
 
 class InboundWriter:
     def __init__(
-        self, db: Database, clock: Clock, storage: Storage, *, max_batch: int = MAX_BATCH
+        self,
+        db: Database,
+        clock: Clock,
+        storage: Storage,
+        *,
+        max_batch: int = MAX_BATCH,
+        concurrency: int = 1,
     ) -> None:
         self.db = db
+        #: Batches written at once. SQLite has one writer whatever we do; PostgreSQL takes
+        #: several, serialised per contact by the row locks (taken in id order).
+        self.concurrency = concurrency
         self.clock = clock
         self.storage = storage
         self.max_batch = max_batch
         self._queue: deque[_Entry] = deque()
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._thread = _WriterThread(db)
 
     async def start(self) -> None:
+        await self._thread.start()
         self._closing = False
         self._wakeup = asyncio.Event()
-        self._task = asyncio.create_task(self._run(), name="inbound-writer")
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"inbound-writer-{n}")
+            for n in range(self.concurrency)
+        ]
 
     async def stop(self) -> None:
         """Store what is queued (for a bounded time), then stop."""
-        if self._task is None:
+        if not self._tasks:
             return
         self._closing = True
         self._wakeup.set()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), STOP_TIMEOUT_S)
-        except TimeoutError:
+        _, late = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S)
+        if late:
             log.error("inbound_writer_stop_timeout", queued=len(self._queue))
-            self._task.cancel()
-        self._task = None
+            for task in late:
+                task.cancel()
+            await asyncio.wait(late)
+        self._tasks = []
         self._fail_queued()
+        await self._thread.stop()
 
     async def receive(self, item: InboundItem) -> ReceiveResult:
         """Store one message (once) and return it, or raise the error that refused it."""
-        if self._task is None or self._closing:
+        if not self._tasks or self._closing:
             raise ServiceUnavailable("the server is stopping: retry")
         future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
@@ -91,6 +158,7 @@ class InboundWriter:
         while True:
             if not self._queue:
                 if self._closing:
+                    self._wakeup.set()  # the other writers stop too
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
@@ -106,10 +174,7 @@ class InboundWriter:
 
     async def _write(self, batch: Sequence[_Entry]) -> None:
         try:
-            async with self.db.transaction() as session:
-                outcomes = await receive_inbound_many(
-                    session, self.clock, [item for item, _ in batch], storage=self.storage
-                )
+            outcomes = await self._thread.run(self._store([item for item, _ in batch]))
         except Exception as exc:
             if len(batch) > 1:
                 # One message must not fail the others (a provider id raced in by another
@@ -124,6 +189,12 @@ class InboundWriter:
         BATCH_SIZE.observe(len(batch))
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             _settle(future, outcome)
+
+    async def _store(self, items: list[InboundItem]) -> list[Outcome]:
+        """On the writer's thread."""
+        assert self._thread.db is not None
+        async with self._thread.db.transaction() as session:
+            return await receive_inbound_many(session, self.clock, items, storage=self.storage)
 
     def _fail_queued(self) -> None:
         while self._queue:

@@ -8,6 +8,7 @@ if the commit succeeded.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event, func, inspect, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
+from omnidesk.kit import sqlite_inline
 from omnidesk.kit.clock import ensure_utc
 
 log = structlog.get_logger(__name__)
@@ -90,7 +92,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
-        dbapi_connection.isolation_level = None
+        if dbapi_connection.isolation_level is not None:
+            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -137,9 +140,16 @@ class _SqliteSession(Session):
 event.listen(_SqliteSession, "before_flush", _number_new_rows)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> AsyncEngine:
+    """``inline``: SQLite calls run on the calling thread (see ``sqlite_inline``)."""
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        if inline:
+            path = make_url(url).database or ":memory:"
+            engine = create_async_engine(
+                url, echo=echo, async_creator=lambda: sqlite_inline.connect(path)
+            )
+        else:
+            engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -154,9 +164,9 @@ def create_null_pool_engine(url: str) -> AsyncEngine:
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, inline: bool = False) -> None:
         self.url = url
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, inline=inline)
         self.sessionmaker = async_sessionmaker(
             self.engine,
             expire_on_commit=False,
@@ -164,6 +174,20 @@ class Database:
         )
         #: Receives the events of each committed transaction (realtime fan-out, jobs).
         self.event_sinks: list[EventSink] = []
+        #: Where committed work is announced: here, or another loop's database (see
+        #: :meth:`announce_to`).
+        self._announce: Callable[[list[Any], list[AfterCommit]], None] | None = None
+
+    def announce_to(self, other: Database, loop: asyncio.AbstractEventLoop) -> None:
+        """Hand this database's committed events and after-commit work to ``other``'s, on
+        ``loop``: for a database used on a thread of its own (the inbound writer's), whose
+        listeners (websockets, the job runner) live on the main loop. Commit order is kept.
+        """
+
+        def forward(events: list[Any], callbacks: list[AfterCommit]) -> None:
+            asyncio.run_coroutine_threadsafe(other.committed(events, callbacks), loop)
+
+        self._announce = forward
 
     @property
     def is_sqlite(self) -> bool:
@@ -182,6 +206,14 @@ class Database:
             callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT_KEY, [])
             # An event added inside a savepoint that was rolled back is no longer persistent.
             events = [e for e in session.info.pop(PENDING_EVENTS_KEY, []) if inspect(e).persistent]
+        if self._announce is not None:
+            if events or callbacks:
+                self._announce(events, callbacks)
+            return
+        await self.committed(events, callbacks)
+
+    async def committed(self, events: list[Any], callbacks: list[AfterCommit]) -> None:
+        """What runs once a transaction has committed: event sinks, then after-commit work."""
         if events:
             for sink in self.event_sinks:
                 try:
