@@ -45,6 +45,8 @@ BATCH_SIZE = Histogram(
 #: Messages per transaction at most: a bigger backlog is written in several.
 MAX_BATCH = 200
 STOP_TIMEOUT_S = 10.0
+#: How long the writer waits for more messages before writing a batch.
+LINGER_S = 0.010
 
 _Entry = tuple[InboundItem, "asyncio.Future[Outcome]"]
 _T = TypeVar("_T")
@@ -101,11 +103,13 @@ class InboundWriter:
         *,
         max_batch: int = MAX_BATCH,
         concurrency: int = 1,
+        linger_s: float = LINGER_S,
     ) -> None:
         self.db = db
         #: Batches written at once. SQLite has one writer whatever we do; PostgreSQL takes
         #: several, serialised per contact by the row locks (taken in id order).
         self.concurrency = concurrency
+        self.linger_s = linger_s
         self.clock = clock
         self.storage = storage
         self.max_batch = max_batch
@@ -163,6 +167,11 @@ class InboundWriter:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
+            if len(self._queue) < self.max_batch and self.linger_s > 0 and not self._closing:
+                # A few milliseconds' wait fills the batch: otherwise, under moderate load,
+                # the writer takes every message alone as soon as it comes and spends its
+                # CPU (and the loop's GIL) on the fixed cost of a transaction per message.
+                await asyncio.sleep(self.linger_s)
             batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
             try:
                 await self._write(batch)
