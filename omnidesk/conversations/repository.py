@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, and_, delete, func, literal_column, or_, select, text, tuple_
@@ -40,6 +40,15 @@ async def get_in_account(
             Conversation.account_id == account_id, Conversation.id == conversation_id
         )
     )
+
+
+async def get_many(session: AsyncSession, ids: Iterable[int]) -> dict[int, Conversation]:
+    """Conversations by id, whatever their account: callers hold ids from their own rows."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await session.scalars(select(Conversation).where(Conversation.id.in_(wanted)))
+    return {conversation.id: conversation for conversation in rows}
 
 
 def _search_ids(dialect: str, q: str) -> Select[int]:

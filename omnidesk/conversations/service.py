@@ -37,6 +37,7 @@ from omnidesk.inboxes import repository as inboxes_repo
 from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs import outbox, timers
 from omnidesk.kit.clock import Clock
+from omnidesk.kit.db import serialises_writers
 from omnidesk.kit.errors import (
     NotFound,
     OmnideskError,
@@ -164,30 +165,25 @@ async def receive_inbound_many(
     outcomes: list[Outcome | None] = [None] * len(items)
     pending = await _checked(session, items, outcomes)
     stored = await repo.messages_by_channel_ids(session, [_key(p) for p in pending])
-    fresh = []
-    for p in pending:
-        if _key(p) in stored:
-            outcomes[p.index] = await _already_received(session, stored[_key(p)])
-        else:
-            fresh.append(p)
-    for account_id, group in _by_account(fresh).items():
+    duplicates = [(p.index, stored[_key(p)]) for p in pending if _key(p) in stored]
+    fresh = [p for p in pending if _key(p) not in stored]
+    groups = _by_account(fresh)
+    for account_id, group in groups.items():
         await _find_contacts(session, clock, account_id, group)
-    if not _single_writer(session):
+    if not serialises_writers(session):
         # Another transaction may have stored one of them before we held its contact.
         stored = await repo.messages_by_channel_ids(session, [_key(p) for p in fresh])
-    conversations = {
-        pair: conversation
-        for account_id, group in _by_account(fresh).items()
-        for pair, conversation in (
-            await repo.latest_for_contacts(session, account_id, [_pair(p) for p in group])
-        ).items()
-    }
+    conversations: dict[tuple[int, int], Conversation] = {}
+    for account_id, group in groups.items():
+        conversations |= await repo.latest_for_contacts(
+            session, account_id, [_pair(p) for p in group]
+        )
     received: dict[tuple[int, str], ReceiveResult] = {}
     created: list[tuple[_Pending, Message, Conversation]] = []
     for p in fresh:
         key = _key(p)
         if key in stored:  # stored by another transaction since the first look
-            outcomes[p.index] = await _already_received(session, stored[key])
+            duplicates.append((p.index, stored[key]))
         elif key in received:  # the same message twice in this batch
             first = received[key]
             outcomes[p.index] = ReceiveResult(first.message, first.conversation, created=False)
@@ -200,6 +196,10 @@ async def receive_inbound_many(
     await session.flush()  # every new message in one INSERT
     for p, message, conversation in created:
         await _announce(session, clock, p, message, conversation, storage)
+    if duplicates:  # already received: answered with the stored message, in one query
+        of = await repo.get_many(session, {message.conversation_id for _, message in duplicates})
+        for index, message in duplicates:
+            outcomes[index] = ReceiveResult(message, of[message.conversation_id], created=False)
     return [outcome for outcome in outcomes if outcome is not None]
 
 
@@ -244,25 +244,21 @@ async def _checked(
 
 
 def _sender_handle(item: InboundItem, region: str) -> tuple[str, str]:
+    """The sender's normalised handle; with ``handle_fields``, every extra one checked too
+    (without them, extra handles that are not valid are skipped when the contact is made)."""
     sender = item.inbound.sender
-    handles = [(sender.kind, sender.value), *sender.extra_identities]
-    fields = item.handle_fields
+    fields = item.handle_fields or ()
+    handles = [(sender.kind, sender.value)]
+    if item.handle_fields is not None:
+        handles.extend(sender.extra_identities)
+    normalised = []
     for position, (kind, value) in enumerate(handles):
-        if fields is None and position > 0:
-            break  # lenient: extra handles that are not valid are skipped later
         try:
-            normalised = contacts.normalise_identity(kind, value, region)
+            normalised.append(contacts.normalise_identity(kind, value, region))
         except ValidationFailed as exc:
-            field = fields[position] if fields and position < len(fields) else exc.field
+            field = fields[position] if position < len(fields) else exc.field
             raise ValidationFailed(exc.message, field=field) from None
-        if position == 0:
-            first = (kind, normalised)
-    return first
-
-
-def _single_writer(session: AsyncSession) -> bool:
-    """SQLite: the transaction holds the database's write lock from its first statement."""
-    return session.get_bind().dialect.name == "sqlite"
+    return sender.kind, normalised[0]
 
 
 async def _find_contacts(
@@ -366,12 +362,6 @@ async def _announce(
         clock=clock,
         **_visibility(conversation),
     )
-
-
-async def _already_received(session: AsyncSession, message: Message) -> ReceiveResult:
-    conversation = await repo.get_in_account(session, message.account_id, message.conversation_id)
-    assert conversation is not None
-    return ReceiveResult(message=message, conversation=conversation, created=False)
 
 
 async def _conversation_for(

@@ -109,6 +109,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def serialises_writers(session: AsyncSession) -> bool:
+    """Whether the session's transaction holds the database's only write lock from its
+    first statement (SQLite, see ``_on_begin``): nothing else can write meanwhile."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
 def _number_new_rows(session: Session, _context: Any, _instances: Any) -> None:
     """SQLite only: give a flush's new rows their ids up front, so that the flush inserts
     each table's rows with one ``executemany`` instead of one INSERT … RETURNING per row.

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from itertools import groupby
+from operator import itemgetter
 
 import structlog
 from prometheus_client import Gauge
@@ -73,18 +75,13 @@ class Hub:
             while len(queued) < PUBLISH_BATCH and not self._backlog.empty():
                 queued.append(self._backlog.get_nowait())
             # Consecutive events of one account go as one message, in commit order.
-            start = 0
-            while start < len(queued):
-                account_id = queued[start][0]
-                end = start
-                while end < len(queued) and queued[end][0] == account_id:
-                    end += 1
-                payloads = [payload for _, payload in queued[start:end]]
+            for account_id, run in groupby(queued, key=itemgetter(0)):
+                payloads = [payload for _, payload in run]
                 try:
                     await self.broker.publish_many(account_id, payloads)
                 except Exception:
-                    log.exception("event_publish_failed", event_ids=[p.get("id") for p in payloads])
-                start = end
+                    ids = [p.get("id") for p in payloads]
+                    log.exception("event_publish_failed", event_ids=ids)
             for _ in queued:
                 self._backlog.task_done()
 
