@@ -105,7 +105,6 @@ class InboundWriter:
         concurrency: int = 1,
         linger_s: float = LINGER_S,
     ) -> None:
-        self.db = db
         #: Batches written at once. SQLite has one writer whatever we do; PostgreSQL takes
         #: several, serialised per contact by the row locks (taken in id order).
         self.concurrency = concurrency

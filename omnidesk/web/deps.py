@@ -26,7 +26,7 @@ async def get_container(request: Request) -> Container:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent."""
-    container: Container = request.app.state.container
+    container = await get_container(request)
     async with container.db.transaction() as session:
         yield session
 
