@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +20,7 @@ from omnidesk.inboxes import endpoints as inboxes
 from omnidesk.jobs import endpoints as jobs
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.logging import configure_logging
+from omnidesk.kit.process import tune_for_latency
 from omnidesk.realtime import endpoints as realtime
 from omnidesk.settings import Settings
 from omnidesk.web.errors import ERROR_RESPONSES, install_error_handlers
@@ -45,14 +44,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await bootstrap.start(container, run_jobs=run_jobs)
-        # What start-up built (modules, mappers, schemas, routes) lives as long as the process:
-        # moved out of the collector's sight, a full collection takes milliseconds instead of
-        # a pause of 100 ms or more in every request and socket.
-        gc.collect()
-        gc.freeze()
-        # The inbound writer's thread holds the GIL in turns with the loop: 1 ms turns
-        # instead of 5 keep a long batch from holding up requests and websockets.
-        sys.setswitchinterval(0.001)
+        tune_for_latency()
         try:
             yield
         finally:

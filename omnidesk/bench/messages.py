@@ -73,6 +73,7 @@ from omnidesk.bench.harness import (
 from omnidesk.bench.httpclient import HttpConnection, HttpError
 from omnidesk.kit.clock import SystemClock
 from omnidesk.kit.db import Database
+from omnidesk.kit.process import tune_for_latency
 from omnidesk.kit.security import hash_password, hash_token, new_token
 from omnidesk.web.auth import SESSION_COOKIE
 
@@ -830,6 +831,8 @@ async def run_bench(config: BenchConfig, console: Console) -> dict[str, Any]:
                 ]
                 ctx = Context(config, scratch, server, fixture, fleet, pool, token, progress)
                 await _warm_up(ctx)
+                # The generator's own collector pauses would be counted as the server's latency.
+                tune_for_latency()
                 await _settle(ctx)
                 main, _ = await run_load(
                     ctx,

@@ -45,8 +45,10 @@ BATCH_SIZE = Histogram(
 #: Messages per transaction at most: a bigger backlog is written in several.
 MAX_BATCH = 200
 STOP_TIMEOUT_S = 10.0
-#: How long the writer waits for more messages before writing a batch.
+#: How long the writer waits for more messages before writing a batch, when they come fast.
 LINGER_S = 0.010
+#: Weight of the newest gap between two messages in the running mean of those gaps.
+GAP_WEIGHT = 0.1
 
 _Entry = tuple[InboundItem, "asyncio.Future[Outcome]"]
 _T = TypeVar("_T")
@@ -117,6 +119,9 @@ class InboundWriter:
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
         self._thread = _WriterThread(db)
+        #: Running mean of the time between two messages, and when the last one came.
+        self._mean_gap_s = float("inf")
+        self._last_arrival: float | None = None
 
     async def start(self) -> None:
         await self._thread.start()
@@ -147,7 +152,9 @@ class InboundWriter:
         """Store one message (once) and return it, or raise the error that refused it."""
         if not self._tasks or self._closing:
             raise ServiceUnavailable("the server is stopping: retry")
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._note_arrival(loop.time())
+        future: asyncio.Future[Outcome] = loop.create_future()
         self._queue.append((item, future))
         self._wakeup.set()
         # A caller that goes away does not take its message with it: the writer holds the
@@ -166,7 +173,7 @@ class InboundWriter:
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
-            if len(self._queue) < self.max_batch and self.linger_s > 0 and not self._closing:
+            if self._should_linger():
                 # A few milliseconds' wait fills the batch: otherwise, under moderate load,
                 # the writer takes every message alone as soon as it comes and spends its
                 # CPU (and the loop's GIL) on the fixed cost of a transaction per message.
@@ -179,6 +186,24 @@ class InboundWriter:
                     if not future.done():
                         future.set_exception(ServiceUnavailable("the server is stopping: retry"))
                 raise
+
+    def _note_arrival(self, now: float) -> None:
+        if self._last_arrival is not None:
+            gap = now - self._last_arrival
+            if self._mean_gap_s == float("inf"):
+                self._mean_gap_s = gap
+            else:
+                self._mean_gap_s += GAP_WEIGHT * (gap - self._mean_gap_s)
+        self._last_arrival = now
+
+    def _should_linger(self) -> bool:
+        """Only when more messages are expected within the wait: alone, a message goes now."""
+        return (
+            self.linger_s > 0
+            and not self._closing
+            and len(self._queue) < self.max_batch
+            and self._mean_gap_s < self.linger_s
+        )
 
     async def _write(self, batch: Sequence[_Entry]) -> None:
         try:

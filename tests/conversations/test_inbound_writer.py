@@ -154,3 +154,36 @@ async def test_stopping_stores_what_was_handed_over_then_refuses(
     assert all(task.result().created for task in pending)
     with pytest.raises(ServiceUnavailable):
         await writer.receive(_item(inbox, "late"))
+
+
+async def test_a_message_that_comes_alone_is_written_without_waiting_for_company(
+    app: FastAPI, tenant: Tenant, make_inbox: MakeInbox
+) -> None:
+    inbox = await make_inbox(tenant)
+    writer = _writer(app)
+    writer.linger_s = 1.0
+    assert (await writer.receive(_item(inbox, "first"))).created
+    await asyncio.sleep(1.2)
+    # Messages this far apart leave no batch to fill: had the writer waited its second for
+    # company, this one would not be stored in time.
+    result = await asyncio.wait_for(writer.receive(_item(inbox, "second")), timeout=0.9)
+    assert result.created
+
+
+async def test_messages_coming_fast_wait_for_each_other_to_share_a_transaction(
+    app: FastAPI, db: Database, tenant: Tenant, make_inbox: MakeInbox
+) -> None:
+    inbox = await make_inbox(tenant)
+    writer = _writer(app)
+    writer.linger_s = 0.5
+    # A burst teaches the writer that messages come faster than it would wait for them.
+    await asyncio.gather(*(writer.receive(_item(inbox, f"burst-{n}")) for n in range(5)))
+    commits = _count_commits(db)
+    pending = []
+    for n in range(4):
+        pending.append(asyncio.create_task(writer.receive(_item(inbox, f"fast-{n}"))))
+        await asyncio.sleep(0.01)
+    results = await asyncio.gather(*pending)
+    assert all(r.created for r in results)
+    # One transaction for all four, though none arrived while another was being written.
+    assert commits == [4]
