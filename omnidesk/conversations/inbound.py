@@ -178,6 +178,8 @@ class InboundWriter:
                 # the writer takes every message alone as soon as it comes and spends its
                 # CPU (and the loop's GIL) on the fixed cost of a transaction per message.
                 await asyncio.sleep(self.linger_s)
+                if not self._queue:
+                    continue  # another writer took them meanwhile
             batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.max_batch))]
             try:
                 await self._write(batch)

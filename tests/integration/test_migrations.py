@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -9,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from omnidesk.conversations.models import SEARCH_OBJECTS
 from omnidesk.kit.db import create_null_pool_engine
+from omnidesk.kit.migrate import upgrade
 from omnidesk.models import Base
 
 
@@ -42,3 +44,14 @@ async def test_migrating_an_empty_database_gives_exactly_the_models_schema(
     assert differences == []
     # The dialect's own search object exists (FTS5 table on SQLite, GIN index on PostgreSQL).
     assert len(present) == 1
+
+
+async def test_a_database_url_with_percent_encoding_migrates(tmp_path: Path) -> None:
+    # A percent-encoded password, host or path must reach the driver as written.
+    path = tmp_path / "odd%20name.db"
+    await upgrade(f"sqlite+aiosqlite:///{path}")
+    engine = create_null_pool_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.connect() as connection:
+        tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
+    await engine.dispose()
+    assert "messages" in tables
