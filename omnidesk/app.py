@@ -22,6 +22,7 @@ from omnidesk.kit.clock import Clock
 from omnidesk.kit.logging import configure_logging
 from omnidesk.kit.process import tune_for_latency
 from omnidesk.realtime import endpoints as realtime
+from omnidesk.routing import endpoints as routing
 from omnidesk.settings import Settings
 from omnidesk.web.errors import ERROR_RESPONSES, install_error_handlers
 from omnidesk.web.middleware import RequestContextMiddleware
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(contacts.router)
     app.include_router(conversations.router)
+    app.include_router(routing.router)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

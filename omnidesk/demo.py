@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts import service as accounts
 from omnidesk.accounts.models import Account
@@ -18,6 +19,8 @@ from omnidesk.inboxes.schemas import InboxCreate
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.db import Database
 from omnidesk.kit.security import SecretBox
+from omnidesk.routing import service as routing
+from omnidesk.routing.schemas import AgentSkillIn, AgentSkillsSet, SkillCreate
 
 DEMO_ADMIN_EMAIL = "admin@example.com"
 DEMO_AGENT_EMAIL = "agent@example.com"
@@ -95,9 +98,29 @@ async def seed_if_empty(db: Database, clock: Clock, secret_box: SecretBox) -> di
                 body="Carrier says the parcel is in the depot; chase them.", private=True
             ),
         )
+        await _seed_routing(session, clock, actor, agent_id=agent.id)
     return {
         "admin_email": DEMO_ADMIN_EMAIL,
         "admin_password": admin_password,
         "agent_email": DEMO_AGENT_EMAIL,
         "agent_password": agent_password,
     }
+
+
+async def _seed_routing(
+    session: AsyncSession, clock: Clock, actor: Principal, *, agent_id: int
+) -> None:
+    """The default queue and routing profile, and two skills the demo agent holds."""
+    await routing.ensure_default_queue(session, clock, actor.account_id)
+    await routing.ensure_default_profile(session, clock, actor.account_id)
+    levels = {"English": 8, "Billing": 5}
+    skills = [
+        await routing.create_skill(session, clock, actor, SkillCreate(name=name)) for name in levels
+    ]
+    await routing.set_agent_skills(
+        session,
+        clock,
+        actor,
+        agent_id,
+        AgentSkillsSet(skills=[AgentSkillIn(skill_id=s.id, level=levels[s.name]) for s in skills]),
+    )

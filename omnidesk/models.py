@@ -7,5 +7,15 @@ from omnidesk.events import models as events
 from omnidesk.inboxes import models as inboxes
 from omnidesk.jobs import models as jobs
 from omnidesk.kit.db import Base
+from omnidesk.routing import models as routing
 
-__all__ = ["Base", "accounts", "contacts", "conversations", "events", "inboxes", "jobs"]
+__all__ = [
+    "Base",
+    "accounts",
+    "contacts",
+    "conversations",
+    "events",
+    "inboxes",
+    "jobs",
+    "routing",
+]

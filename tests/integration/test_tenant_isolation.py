@@ -40,6 +40,14 @@ BODIES: dict[str, Any] = {
     "PATCH /api/v1/attribute-definitions/{definition_id}": {"label": "x"},
     "PATCH /api/v1/conversations/{conversation_id}": {"status": "resolved"},
     "POST /api/v1/conversations/{conversation_id}/messages": {"body": "x", "private": True},
+    "PATCH /api/v1/routing/business-hours/{business_hours_id}": {"name": "x"},
+    "PATCH /api/v1/routing/skills/{skill_id}": {"name": "x"},
+    "PATCH /api/v1/routing/profiles/{profile_id}": {"name": "x"},
+    "PATCH /api/v1/routing/queues/{queue_id}": {"name": "x"},
+    "PATCH /api/v1/routing/rules/{rule_id}": {"name": "x"},
+    "PUT /api/v1/routing/agents/{user_id}/presence": {"presence": "away"},
+    "PUT /api/v1/routing/agents/{user_id}/profile": {"profile_id": None},
+    "PUT /api/v1/routing/agents/{user_id}/skills": {"skills": []},
 }
 
 
@@ -112,7 +120,9 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         await session.flush()
         job_id = job.id
     contact_identities = (await client.get(f"/api/v1/contacts/{contact['id']}", headers=h)).json()
+    routing = await _victim_routing(client, victim, agent["id"], inbox["id"])
     return {
+        **routing,
         "user_id": agent["id"],
         "team_id": team["id"],
         "token_id": token["id"],
@@ -126,6 +136,72 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         "attachment_id": upload.json()["id"],
         "job_id": job_id,
         "identity_id": contact_identities["identities"][0]["id"],
+    }
+
+
+async def _victim_routing(
+    client: httpx.AsyncClient, victim: Tenant, agent_id: int, inbox_id: int
+) -> dict[str, int]:
+    """The victim's routing set-up: a calendar, a skill held by its agent, a profile, a
+    queue using them, a rule sending work there, an away reason and the agent's presence."""
+    h = victim.headers
+
+    async def send(method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = await client.request(method, path, json=body, headers=h)
+        assert response.status_code in (200, 201), (path, response.text)
+        return dict(response.json())
+
+    api = "/api/v1/routing"
+    hours = await send(
+        "POST",
+        f"{api}/business-hours",
+        {
+            "name": f"{MARKER} hours",
+            "timezone": "Europe/London",
+            "weekly": {"monday": [{"start": "09:00", "end": "17:00"}]},
+            "holidays": [{"name": f"{MARKER} holiday", "start": "2026-12-25"}],
+        },
+    )
+    skill = await send("POST", f"{api}/skills", {"name": f"{MARKER} skill"})
+    profile = await send("POST", f"{api}/profiles", {"name": f"{MARKER} profile"})
+    queue = await send(
+        "POST",
+        f"{api}/queues",
+        {
+            "name": f"{MARKER} queue",
+            "business_hours_id": hours["id"],
+            "out_of_hours_action": "auto_reply",
+            "out_of_hours_message": f"{MARKER} back at {{next_open}}",
+            "required_skills": [{"skill_id": skill["id"], "min_level": 3}],
+        },
+    )
+    rule = await send(
+        "POST",
+        f"{api}/rules",
+        {
+            "name": f"{MARKER} rule",
+            "conditions": {"inbox_ids": [inbox_id], "tags_any": ["vip"]},
+            "queue_id": queue["id"],
+            "priority": "high",
+        },
+    )
+    reason = await send("POST", f"{api}/away-reasons", {"name": f"{MARKER} lunch"})
+    await send(
+        "PUT",
+        f"{api}/agents/{agent_id}/skills",
+        {"skills": [{"skill_id": skill["id"], "level": 5}]},
+    )
+    await send("PUT", f"{api}/agents/{agent_id}/profile", {"profile_id": profile["id"]})
+    await send(
+        "PUT", f"{api}/agents/{agent_id}/presence", {"presence": "away", "reason_id": reason["id"]}
+    )
+    return {
+        "business_hours_id": hours["id"],
+        "skill_id": skill["id"],
+        "profile_id": profile["id"],
+        "queue_id": queue["id"],
+        "rule_id": rule["id"],
+        "reason_id": reason["id"],
     }
 
 

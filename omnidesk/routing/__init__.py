@@ -1,0 +1,1 @@
+"""Routing: queues, skills, routing profiles, presence, and the router offering WorkItems."""

@@ -1,0 +1,29 @@
+"""The event types the routing context records (``<context>.<thing>.<what happened>``).
+
+Configuration that every user may read is recorded for the whole account; routing rules,
+which only admins and supervisors read, for supervisors.
+"""
+
+from __future__ import annotations
+
+BUSINESS_HOURS_CREATED = "routing.business_hours.created"
+BUSINESS_HOURS_UPDATED = "routing.business_hours.updated"
+BUSINESS_HOURS_DELETED = "routing.business_hours.deleted"
+SKILL_CREATED = "routing.skill.created"
+SKILL_UPDATED = "routing.skill.updated"
+SKILL_DELETED = "routing.skill.deleted"
+PROFILE_CREATED = "routing.profile.created"
+PROFILE_UPDATED = "routing.profile.updated"
+PROFILE_DELETED = "routing.profile.deleted"
+QUEUE_CREATED = "routing.queue.created"
+QUEUE_UPDATED = "routing.queue.updated"
+QUEUE_DELETED = "routing.queue.deleted"
+RULE_CREATED = "routing.rule.created"
+RULE_UPDATED = "routing.rule.updated"
+RULE_DELETED = "routing.rule.deleted"
+RULES_REORDERED = "routing.rules.reordered"
+AWAY_REASON_CREATED = "routing.away_reason.created"
+AWAY_REASON_DELETED = "routing.away_reason.deleted"
+PRESENCE_CHANGED = "agent.presence.changed"
+AGENT_PROFILE_CHANGED = "agent.profile.changed"
+AGENT_SKILLS_CHANGED = "agent.skills.changed"
