@@ -236,6 +236,42 @@ def bench_messages(
         print_table(report, Console())
 
 
+@bench_app.command("routing")
+def bench_routing(
+    agents: int = typer.Option(2000, help="Agents in the synthetic contact centre."),
+    queues: int = typer.Option(200, help="Queues, each with required skills and overflow."),
+    skills: int = typer.Option(50, help="Distinct skills."),
+    waiting: int = typer.Option(10_000, help="Work items kept waiting (the backlog)."),
+    decisions: int = typer.Option(100_000, help="Decisions to measure on the indexed router."),
+    baseline_decisions: int = typer.Option(1000, help="Decisions for the naive baseline."),
+    baseline_seconds: float = typer.Option(30.0, help="At most this long on the baseline."),
+    scaling: bool = typer.Option(True, help="Also run at a tenth and ten times the agents."),
+    seed: int = typer.Option(0, help="Seed of the centre, the simulation and the router."),
+    json_output: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
+) -> None:
+    """The router's decision core in virtual time, no I/O: decisions per second, latency."""
+    import json
+
+    from omnidesk.bench.routing import RoutingBenchConfig, print_table, run_bench
+
+    config = RoutingBenchConfig(
+        agents=agents,
+        queues=queues,
+        skills=skills,
+        waiting=waiting,
+        decisions=decisions,
+        baseline_decisions=baseline_decisions,
+        baseline_seconds=baseline_seconds,
+        seed=seed,
+        scaling=scaling,
+    )
+    report = run_bench(config, console)
+    if json_output:
+        typer.echo(json.dumps(report, indent=2))
+    else:
+        print_table(report, Console())
+
+
 def _run_fast(coroutine: Coroutine[Any, Any, _T]) -> _T:
     """asyncio.run on uvloop when it is installed (it comes with uvicorn[standard])."""
     try:
