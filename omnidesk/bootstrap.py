@@ -18,12 +18,14 @@ from omnidesk.conversations.inbound import InboundWriter
 from omnidesk.jobs.runner import JobRunner
 from omnidesk.kit.clock import Clock, SystemClock
 from omnidesk.kit.db import Database
+from omnidesk.kit.lease import lease_for
 from omnidesk.kit.ratelimit import RateLimiter
 from omnidesk.kit.security import SecretBox
 from omnidesk.kit.storage import LocalStorage, Storage
 from omnidesk.realtime.backends import make_broker
 from omnidesk.realtime.broker import Broker
 from omnidesk.realtime.hub import Hub
+from omnidesk.routing.router import RouterRuntime
 from omnidesk.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -45,6 +47,8 @@ class Container:
     jobs: JobRunner | None = None
     # --- inbound (customers' messages, group-committed) ---------------------------------
     inbound: InboundWriter | None = None
+    # --- routing (the router feeding agents their work) ---------------------------------
+    router: RouterRuntime | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,10 +75,28 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     channel_delivery.register(container.jobs)  # channel.deliver
     conversation_tasks.register(container.jobs)  # conversation.wake
     # --- inbound wiring ----------------------------------------------------------------
-    container.inbound = InboundWriter(
-        db, clock, container.storage, concurrency=1 if db.is_sqlite else 4
-    )
+    container.inbound = InboundWriter(db, clock, container.storage, **_writer_options(db))
+    # --- routing wiring ----------------------------------------------------------------
+    if settings.routing.embedded:
+        container.router = RouterRuntime(
+            db,
+            clock,
+            seed=settings.routing.seed,
+            sweep_s=settings.routing.sweep_s,
+            # One router for all the processes of an installation: the others stand by.
+            lease=lease_for(settings.database_url, "omnidesk-router", settings.data_dir),
+        )
+        db.event_sinks.append(container.router.on_events)  # committed changes wake it up
     return container
+
+
+def _writer_options(db: Database) -> dict[str, Any]:
+    if db.is_sqlite:
+        # A transaction takes a few milliseconds: lingering 10 ms fills a batch under load.
+        return {"concurrency": 1, "linger_s": 0.010}
+    # Round trips to the server make a transaction long enough for the next batch to fill
+    # meanwhile; more writers would split batches and cost more CPU per message.
+    return {"concurrency": 1, "linger_s": 0.0}
 
 
 async def start(container: Container, *, run_jobs: bool | None = None) -> None:
@@ -89,10 +111,16 @@ async def start(container: Container, *, run_jobs: bool | None = None) -> None:
     # --- inbound start -----------------------------------------------------------------
     if container.inbound is not None:
         await container.inbound.start()
+    # --- routing start -----------------------------------------------------------------
+    if container.router is not None:
+        await container.router.start()
     log.info("started", database=container.db.engine.url.render_as_string(hide_password=True))
 
 
 async def stop(container: Container) -> None:
+    # --- routing stop ------------------------------------------------------------------
+    if container.router is not None:
+        await container.router.stop()
     # --- inbound stop ------------------------------------------------------------------
     if container.inbound is not None:
         await container.inbound.stop()  # stores what the last requests handed over

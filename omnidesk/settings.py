@@ -32,6 +32,14 @@ class AttachmentSettings(BaseModel):
     )
 
 
+class RoutingSettings(BaseModel):
+    embedded: bool = True  # run the router inside `omnidesk serve`
+    #: Seconds between two sweeps for work when nothing wakes the router up.
+    sweep_s: float = Field(default=2.0, gt=0)
+    #: Seeds the router's tie-breaks: the same inputs give the same decisions.
+    seed: int = 0
+
+
 class JobSettings(BaseModel):
     embedded: bool = True  # run the job runner inside `omnidesk serve`
     max_attempts: int = Field(default=8, ge=1)
@@ -71,6 +79,7 @@ class Settings(BaseSettings):
     token_cache_s: float = Field(default=5.0, ge=0)
     attachments: AttachmentSettings = AttachmentSettings()
     jobs: JobSettings = JobSettings()
+    routing: RoutingSettings = RoutingSettings()
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:

@@ -31,7 +31,7 @@ from omnidesk.kit.clock import SystemClock
 from omnidesk.kit.db import Database, create_null_pool_engine
 from omnidesk.kit.migrate import upgrade
 from omnidesk.models import Base
-from omnidesk.settings import JobSettings, Settings
+from omnidesk.settings import JobSettings, RoutingSettings, Settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get("OMNIDESK_TEST_DATABASE_URL", "")
@@ -118,8 +118,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         webhooks_allow_private_addresses=True,
         log_level="WARNING",
         # Tests drive the job runner themselves (run_once, with a clock they move); a runner
-        # polling in the background on the real clock would race them.
+        # polling in the background on the real clock would race them. The router likewise
+        # stays out of tests that are not about it (tests/routing/test_router.py runs it).
         jobs=JobSettings(embedded=False),
+        routing=RoutingSettings(embedded=False),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
@@ -10,8 +11,8 @@ from pydantic import AwareDatetime
 
 from omnidesk.kit.errors import ValidationFailed
 from omnidesk.kit.types import RowId
-from omnidesk.routing import hours, service
-from omnidesk.routing.models import BusinessHours, Queue, RoutingRule
+from omnidesk.routing import hours, service, stats, work
+from omnidesk.routing.models import BusinessHours, Offer, Queue, RoutingRule, WorkItem
 from omnidesk.routing.schemas import (
     AgentOut,
     AgentProfileSet,
@@ -24,6 +25,8 @@ from omnidesk.routing.schemas import (
     BusinessHoursUpdate,
     ChannelsOut,
     ConfigWarning,
+    OfferDecline,
+    OfferOut,
     PresenceSet,
     ProfileCreate,
     ProfileOut,
@@ -32,6 +35,7 @@ from omnidesk.routing.schemas import (
     QueueOut,
     QueueUpdate,
     RoutingFacts,
+    RoutingStats,
     RoutingTargetOut,
     RuleCreate,
     RuleOut,
@@ -559,3 +563,78 @@ async def set_agent_skills(
     clock: ClockDep,
 ) -> AgentOut:
     return await service.set_agent_skills(session, clock, principal, user_id, body)
+
+
+# Offers ------------------------------------------------------------------------------------
+
+
+def _offer_out(offer: Offer, item: WorkItem) -> OfferOut:
+    return OfferOut(
+        id=offer.id,
+        work_item_id=item.id,
+        conversation_id=item.conversation_id,
+        agent_id=offer.agent_id,
+        channel=item.channel,
+        queue_id=item.queue_id,
+        status=offer.status,
+        reason=offer.reason,
+        created_at=offer.created_at,
+        expires_at=offer.expires_at,
+        decided_at=offer.decided_at,
+    )
+
+
+@router.get(
+    "/offers",
+    summary="Pending offers",
+    description="The caller's pending offers; supervisors and admins see every agent's.",
+)
+async def list_offers(principal: PrincipalDep, session: SessionDep) -> list[OfferOut]:
+    return [_offer_out(o, i) for o, i in await work.list_offers(session, principal)]
+
+
+@router.post(
+    "/offers/{offer_id}/accept",
+    summary="Accept an offer",
+    description="The conversation is assigned to the caller. Only the agent the offer was made "
+    "to may answer it; an offer that timed out, was withdrawn or answered gives 409.",
+)
+async def accept_offer(
+    offer_id: RowId, principal: PrincipalDep, session: SessionDep, clock: ClockDep
+) -> OfferOut:
+    return _offer_out(*await work.accept(session, clock, principal, offer_id))
+
+
+@router.post(
+    "/offers/{offer_id}/decline",
+    summary="Decline an offer",
+    description="The router offers the conversation to someone else. Only the agent the offer "
+    "was made to may answer it; an offer that timed out, was withdrawn or answered gives 409.",
+)
+async def decline_offer(
+    offer_id: RowId,
+    body: OfferDecline,
+    principal: PrincipalDep,
+    session: SessionDep,
+    clock: ClockDep,
+) -> OfferOut:
+    return _offer_out(*await work.decline(session, clock, principal, offer_id, body.reason))
+
+
+@router.get(
+    "/stats",
+    summary="Live queue and agent statistics",
+    description="Per queue: waiting now, oldest wait, answered, abandoned, service level "
+    "(classic and abandon-inclusive) and ASA since `since` (default: the last 24 hours); agents "
+    "by presence with the longest time in state. Supervisors and admins.",
+)
+async def live_stats(
+    principal: PrincipalDep,
+    session: SessionDep,
+    clock: ClockDep,
+    since: Annotated[AwareDatetime | None, Query()] = None,
+    threshold_s: Annotated[float, Query(gt=0, le=86_400)] = 20.0,
+) -> RoutingStats:
+    principal.require("admin", "supervisor")
+    start = since or clock.now() - timedelta(days=1)
+    return await stats.live(session, clock, principal.account_id, start, threshold_s)

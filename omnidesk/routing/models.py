@@ -195,3 +195,70 @@ class RoutingRule(IdMixin, Base):
     extra_skills: Mapped[list[dict[str, int]]] = mapped_column(JsonDoc, default=list)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# The router's work: what waits for an agent, and the offers made to agents ----------------
+
+#: ``waiting`` for an agent, ``offered`` to one, ``assigned`` to one; then it ended:
+#: ``completed`` (served), ``abandoned`` (the customer left), ``cancelled`` (resolved or taken
+#: by hand before an agent was found).
+WORK_ITEM_STATUSES = ("waiting", "offered", "assigned", "completed", "abandoned", "cancelled")
+ACTIVE_WORK = ("waiting", "offered", "assigned")
+OFFER_STATUSES = ("pending", "accepted", "declined", "timed_out", "withdrawn")
+
+
+class WorkItem(IdMixin, Base):
+    """A conversation waiting for, offered to or held by an agent: the router's unit of work."""
+
+    __tablename__ = "routing_work_items"
+    __table_args__ = (
+        # One active WorkItem per conversation: the router's sweep may find it twice.
+        Index(
+            "ix_routing_work_items_active_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status IN ('waiting', 'offered', 'assigned')"),
+            postgresql_where=text("status IN ('waiting', 'offered', 'assigned')"),
+        ),
+        Index("ix_routing_work_items_account_id_status", "account_id", "status"),
+    )
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    contact_id: Mapped[int] = mapped_column(BigId)
+    channel: Mapped[str] = mapped_column(String(32))
+    queue_id: Mapped[int] = mapped_column(BigId, ForeignKey("routing_queues.id"), index=True)
+    #: 0 low … 3 urgent, plus what the rule or overflow added.
+    priority: Mapped[int] = mapped_column(Integer)
+    #: ``[{"skill_id", "min_level"}]`` the routing rule added to the queue's.
+    extra_skills: Mapped[list[dict[str, int]]] = mapped_column(JsonDoc, default=list)
+    rule_id: Mapped[int | None] = mapped_column(BigId)
+    sticky_agent_id: Mapped[int | None] = mapped_column(BigId)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    agent_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    enqueued_at: Mapped[datetime]
+    assigned_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+
+
+class Offer(IdMixin, Base):
+    """A timed reservation of a WorkItem for one agent: accepted, declined or timed out."""
+
+    __tablename__ = "routing_offers"
+    __table_args__ = (Index("ix_routing_offers_agent_id_status", "agent_id", "status"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
+    work_item_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("routing_work_items.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]

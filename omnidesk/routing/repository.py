@@ -19,6 +19,7 @@ from omnidesk.routing.models import (
     RoutingProfile,
     RoutingRule,
     Skill,
+    WorkItem,
 )
 
 #: The routing tables with an ``id``, ``account_id`` and (all but rules) a unique ``name``.
@@ -192,3 +193,8 @@ async def replace_agent_skills(
         AgentSkill(account_id=account_id, user_id=user_id, skill_id=skill_id, level=level)
         for skill_id, level in skills
     )
+
+
+async def queue_has_work(session: AsyncSession, queue_id: int) -> bool:
+    found = await session.scalar(select(WorkItem.id).where(WorkItem.queue_id == queue_id).limit(1))
+    return found is not None

@@ -267,7 +267,8 @@ Capacity = Annotated[
     dict[ChannelName, Annotated[int, Field(ge=0, le=1000)]],
     Field(max_length=50, examples=[{"voice": 1, "chat": 3, "email": 5}]),
 ]
-DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5}
+#: The generic API channel carries messages like chat does.
+DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5, "api": 3}
 
 
 class ProfileCreate(BaseModel):
@@ -595,3 +596,62 @@ class ChannelsOut(BaseModel):
 
 def dump(value: BaseModel) -> Any:
     return value.model_dump(mode="json")
+
+
+# The router's work -------------------------------------------------------------------------
+
+
+class OfferOut(BaseModel):
+    """A timed reservation of a conversation for one agent."""
+
+    id: int
+    work_item_id: int
+    conversation_id: int
+    agent_id: int
+    channel: str
+    queue_id: int
+    status: Literal["pending", "accepted", "declined", "timed_out", "withdrawn"]
+    reason: str | None
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None
+
+
+class OfferDecline(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Text | None = Field(default=None, max_length=200, description="Why, for the reports.")
+
+
+class QueueStats(BaseModel):
+    queue_id: int
+    name: str
+    waiting: int = Field(default=0, description="Waiting for an agent or offered to one now.")
+    oldest_wait_s: float | None = Field(default=None, description="Age of the oldest waiting.")
+    answered: int = Field(default=0, description="Taken by an agent since `since`.")
+    answered_within_threshold: int = 0
+    abandoned: int = Field(default=0, description="The customer left before an agent took it.")
+    abandoned_after_threshold: int = 0
+    service_level: float | None = Field(
+        default=None,
+        description="Answered within the threshold ÷ (answered + abandoned after the threshold).",
+    )
+    service_level_abandon_inclusive: float | None = Field(
+        default=None, description="Answered within the threshold ÷ (answered + every abandoned)."
+    )
+    abandon_rate: float | None = None
+    asa_s: float | None = Field(default=None, description="Average speed of answer (seconds).")
+
+
+class AgentCount(BaseModel):
+    presence: Presence
+    agents: int = 0
+    longest_in_state_s: float = 0.0
+
+
+class RoutingStats(BaseModel):
+    at: datetime
+    since: datetime
+    threshold_s: float
+    queues: list[QueueStats]
+    agents: list[AgentCount]

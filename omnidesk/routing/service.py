@@ -390,7 +390,7 @@ async def get_profile(session: AsyncSession, actor: Principal, profile_id: int) 
 async def ensure_default_profile(
     session: AsyncSession, clock: Clock, account_id: int
 ) -> RoutingProfile:
-    """The account's default profile, created (voice 1, chat 3, email 5; voice exclusive)
+    """The account's default profile, created (see DEFAULT_CAPACITY; voice exclusive)
     when there is none."""
     found = await repo.default_profile(session, account_id)
     if found is not None:
@@ -773,6 +773,9 @@ async def delete_queue(
     ]
     if used:
         raise Conflict(f"the queue is still used by: {', '.join(used)}")
+    if await repo.queue_has_work(session, queue.id):
+        # Waiting work would be stranded, and served work is what the reports are made of.
+        raise Conflict("the queue has work, waiting or served: it cannot be deleted")
     await session.delete(queue)
     await _record(
         session, clock, actor, ev.QUEUE_DELETED, {"queue_id": queue_id, "name": queue.name}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ from fastapi import FastAPI
 
 from omnidesk.jobs.models import Job
 from omnidesk.kit.db import Database
+from omnidesk.routing.models import Offer, WorkItem
 from tests.conftest import Tenant, make_user
 
 #: A string put in every name of the victim account's rows; it must never reach the attacker.
@@ -40,6 +41,7 @@ BODIES: dict[str, Any] = {
     "PATCH /api/v1/attribute-definitions/{definition_id}": {"label": "x"},
     "PATCH /api/v1/conversations/{conversation_id}": {"status": "resolved"},
     "POST /api/v1/conversations/{conversation_id}/messages": {"body": "x", "private": True},
+    "POST /api/v1/routing/offers/{offer_id}/decline": {"reason": "x"},
     "PATCH /api/v1/routing/business-hours/{business_hours_id}": {"name": "x"},
     "PATCH /api/v1/routing/skills/{skill_id}": {"name": "x"},
     "PATCH /api/v1/routing/profiles/{profile_id}": {"name": "x"},
@@ -121,7 +123,36 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         job_id = job.id
     contact_identities = (await client.get(f"/api/v1/contacts/{contact['id']}", headers=h)).json()
     routing = await _victim_routing(client, victim, agent["id"], inbox["id"])
+    async with db.transaction() as session:
+        item = WorkItem(
+            account_id=victim.account_id,
+            conversation_id=conversation["id"],
+            contact_id=contact["id"],
+            channel="api",
+            queue_id=routing["queue_id"],
+            priority=1,
+            extra_skills=[],
+            status="offered",
+            agent_id=agent["id"],
+            transfer_count=0,
+            enqueued_at=now,
+        )
+        session.add(item)
+        await session.flush()
+        offer = Offer(
+            account_id=victim.account_id,
+            work_item_id=item.id,
+            agent_id=agent["id"],
+            status="pending",
+            reason=MARKER,
+            created_at=now,
+            expires_at=now + timedelta(hours=1),
+        )
+        session.add(offer)
+        await session.flush()
+        offer_id = offer.id
     return {
+        "offer_id": offer_id,
         **routing,
         "user_id": agent["id"],
         "team_id": team["id"],

@@ -1,0 +1,495 @@
+"""The router at work: the engine fed from the database, its decisions written back.
+
+One engine per account, rebuilt from the rows when the router starts. Each round, in one
+transaction per account: agents' answers to offers are applied, work that ended elsewhere
+(resolved, taken by hand) leaves the engine, conversations that need an agent become
+WorkItems, time moves on (offer time-outs, overflow, wrap-up), and every decision is written
+back with its events. Events after commit only wake the router up; the sweep finds the work
+(docs/adr/0008-router-runtime.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, cast
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.accounts.models import Account
+from omnidesk.kit.clock import Clock
+from omnidesk.kit.db import Database
+from omnidesk.kit.lease import Lease
+from omnidesk.routing import engine, loader, rules, work
+from omnidesk.routing import repository as repo
+from omnidesk.routing import service as routing
+from omnidesk.routing.models import Offer, RoutingRule, WorkItem
+
+log = structlog.get_logger(__name__)
+
+#: Seconds between two sweeps when nothing wakes the router (a missed wake-up costs this).
+SWEEP_S = 2.0
+#: Seconds between a standby router's attempts to take the lease.
+STANDBY_RETRY_S = 1.0
+#: New WorkItems taken per account and round: a backlog is routed over several rounds.
+BATCH = 500
+#: Event types after which the router looks again (configuration, presence, conversations).
+#: Not ``message.received``: a message to a conversation already routed changes nothing.
+WAKING_PREFIXES = ("routing.", "agent.", "user.", "conversation.", "offer.")
+#: Event types after which the account's queues and agents are read again.
+CONFIG_PREFIXES = ("routing.queue.", "routing.profile.", "agent.", "user.")
+
+
+@dataclass
+class _Account:
+    engine: engine.Router
+    #: The engine's offer ids and the Offer rows' ids, both ways.
+    offer_rows: dict[int, int] = field(default_factory=dict)
+    offer_ids: dict[int, int] = field(default_factory=dict)
+    #: The users the engine knows as agents.
+    agent_ids: set[int] = field(default_factory=set)
+    stale: bool = True
+
+
+class RouterRuntime:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        seed: int = 0,
+        sweep_s: float = SWEEP_S,
+        lease: Lease | None = None,
+    ):
+        self.db = db
+        #: Only the holder routes; without a lease this process is the only router.
+        self.lease = lease
+        self.leading = lease is None
+        self.clock = clock
+        self.seed = seed
+        self.sweep_s = sweep_s
+        self._accounts: dict[int, _Account] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        #: Rounds run so far (tests wait on it instead of sleeping).
+        self.rounds = 0
+        self._in_round = False
+        self._round_done = asyncio.Condition()
+
+    async def start(self) -> None:
+        self._accounts.clear()
+        self._wake = asyncio.Event()
+        self._round_done = asyncio.Condition()
+        self._task = asyncio.create_task(self._run(), name="router")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+        if self.lease is not None:
+            await self.lease.release()
+            self.leading = False
+
+    async def on_events(self, events: list[Any]) -> None:
+        """Event sink: committed changes that may give the router work."""
+        woken = False
+        for event in events:
+            kind = str(event.type)
+            if kind.startswith(CONFIG_PREFIXES):
+                account = self._accounts.get(int(event.account_id))
+                if account is not None:
+                    account.stale = True
+            woken = woken or kind.startswith(WAKING_PREFIXES)
+        if woken:
+            self._wake.set()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    async def settled(self, timeout_s: float = 10.0) -> None:
+        """Wait until a round has run that started after this call (for tests and tools)."""
+        if self._task is None or self._task.done():
+            raise RuntimeError("the router is not running") from (
+                self._task.exception() if self._task is not None else None
+            )
+        self._wake.set()
+        async with self._round_done:
+            # A round running now may have read the rows before the caller's change.
+            target = self.rounds + (2 if self._in_round else 1)
+            await asyncio.wait_for(
+                self._round_done.wait_for(lambda: self.rounds >= target), timeout_s
+            )
+
+    async def _lead(self) -> bool:
+        """Take or keep the lease; a router that takes over rebuilds from the rows."""
+        if self.lease is None:
+            return True
+        if self.leading and await self.lease.held():
+            return True
+        if self.leading:
+            log.warning("router_lease_lost")
+        self.leading = await self.lease.acquire()
+        if self.leading:
+            log.info("router_leading")
+            self._accounts.clear()
+        return self.leading
+
+    async def _run(self) -> None:
+        while True:
+            if not await self._lead():
+                await asyncio.sleep(STANDBY_RETRY_S)
+                continue
+            self._wake.clear()
+            self._in_round = True
+            try:
+                await self.round()
+            except Exception:
+                log.exception("router_round_failed")
+                self._accounts.clear()  # rebuilt from the rows next round
+            self._in_round = False
+            async with self._round_done:
+                self.rounds += 1
+                self._round_done.notify_all()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._sleep_s())
+
+    def _sleep_s(self) -> float:
+        now = self.clock.now().timestamp()
+        deadlines = [
+            d for a in self._accounts.values() if (d := a.engine.next_deadline()) is not None
+        ]
+        if not deadlines:
+            return self.sweep_s
+        return max(0.0, min(self.sweep_s, min(deadlines) - now))
+
+    async def round(self) -> None:
+        async with self.db.transaction() as session:
+            account_ids = list(await session.scalars(select(Account.id).order_by(Account.id)))
+        for account_id in account_ids:
+            async with self.db.transaction() as session:
+                await self._route(session, account_id)
+
+    # One account's round ------------------------------------------------------------------
+
+    async def _route(self, session: AsyncSession, account_id: int) -> None:
+        account = self._accounts.get(account_id)
+        out: list[engine.Decision] = []
+        if account is None:
+            account = await self._rebuild(session, account_id, out)
+        elif account.stale:
+            await self._configure(session, account_id, account, out)
+        now = self.clock.now().timestamp()
+        await self._apply_answers(session, account, now, out)
+        await self._end_elsewhere(session, account_id, account, now, out)
+        await self._take_new_work(session, account_id, account, now, out)
+        out.extend(account.engine.tick(now))
+        await self._write(session, account_id, account, out)
+
+    async def _configure(
+        self, session: AsyncSession, account_id: int, account: _Account, out: list[engine.Decision]
+    ) -> None:
+        router = account.engine
+        now = self.clock.now().timestamp()
+        await routing.ensure_default_profile(session, self.clock, account_id)
+        for queue in await loader.queues(session, account_id):
+            out.extend(router.configure_queue(loader.queue_config(queue)))
+        agents = await loader.agents(session, account_id)
+        for gone in account.agent_ids - {config.agent_id for config, _, _ in agents}:
+            # Deactivated: their offers and work go back to the queues.
+            out.extend(router.disconnect(gone, now))
+        account.agent_ids = {config.agent_id for config, _, _ in agents}
+        for config, presence, reason in agents:
+            out.extend(router.upsert_agent(config))
+            current = router.presence(config.agent_id)
+            if presence in ("wrap_up", current):
+                continue  # wrap-up is the router's to start and end; the agent may leave it
+            out.extend(
+                router.set_presence(config.agent_id, cast(engine.Presence, presence), now, reason)
+            )
+        account.stale = False
+
+    async def _rebuild(
+        self, session: AsyncSession, account_id: int, out: list[engine.Decision]
+    ) -> _Account:
+        account = _Account(engine.Router(seed=self.seed))
+        self._accounts[account_id] = account
+        await self._configure(session, account_id, account, out)
+        now = self.clock.now().timestamp()
+        items = await work.active_items(session, account_id)
+        pending = await session.scalars(
+            select(Offer).where(Offer.account_id == account_id, Offer.status == "pending")
+        )
+        for offer in pending:
+            # The engine's timers went with the process: the work is offered afresh.
+            offer.status, offer.reason, offer.decided_at = (
+                "withdrawn",
+                "router_restarted",
+                self.clock.now(),
+            )
+        for item in items:
+            routed = _engine_item(item)
+            if item.status == "assigned" and item.agent_id is not None:
+                out.extend(account.engine.restore_assigned(routed, item.agent_id, now))
+            else:
+                item.status, item.agent_id = "waiting", None
+                out.extend(account.engine.enqueue(routed, now))
+        return account
+
+    async def _apply_answers(
+        self, session: AsyncSession, account: _Account, now: float, out: list[engine.Decision]
+    ) -> None:
+        # Offers made earlier in this round have no row yet, nor an answer.
+        open_offers = [o for o in account.engine.open_offers() if o in account.offer_rows]
+        rows = await work.offers_by_id(
+            session, [account.offer_rows[o] for o in open_offers], lock=not self.db.is_sqlite
+        )
+        for offer_id in open_offers:
+            row = rows.get(account.offer_rows[offer_id])
+            if row is None or row.status == "pending":
+                continue
+            if row.status == "accepted":
+                out.extend(account.engine.accept(offer_id, now))
+            else:
+                out.extend(account.engine.decline(offer_id, now, row.reason))
+
+    async def _end_elsewhere(
+        self,
+        session: AsyncSession,
+        account_id: int,
+        account: _Account,
+        now: float,
+        out: list[engine.Decision],
+    ) -> None:
+        router = account.engine
+        for item, conversation in await work.ended_elsewhere(session, account_id):
+            state = router.item_state(item.id)
+            if state == "assigned":
+                out.extend(router.complete(item.id, now))
+            elif state is not None:
+                out.extend(router.abandon(item.id, now))
+            item.status = "completed" if item.status == "assigned" else "cancelled"
+            item.ended_at = self.clock.now()
+            await work.record(
+                session,
+                self.clock,
+                work.WORK_ENDED,
+                item,
+                {"status": item.status, "conversation_status": conversation.status},
+            )
+
+    async def _take_new_work(
+        self,
+        session: AsyncSession,
+        account_id: int,
+        account: _Account,
+        now: float,
+        out: list[engine.Decision],
+    ) -> None:
+        found = await work.unrouted(session, account_id, BATCH)
+        if not found:
+            return
+        default = await routing.ensure_default_queue(session, self.clock, account_id)
+        if default.id not in _queue_ids(account):
+            out.extend(account.engine.configure_queue(loader.queue_config(default)))
+        rule_rows = [
+            routing.to_rule(r) for r in await repo.list_all(session, RoutingRule, account_id)
+        ]
+        tags, attributes = await work.facts_of(session, [c for c, _ in found])
+        queues = {q.id: q for q in await loader.queues(session, account_id)}
+        sticky_days = max((q.sticky_days for q in queues.values()), default=0)
+        last = await work.last_agents(
+            session,
+            account_id,
+            [c.contact_id for c, _ in found] if sticky_days else [],
+            self.clock.now() - timedelta(days=sticky_days),
+        )
+        created: list[WorkItem] = []
+        for conversation, channel in found:
+            facts = rules.Facts(
+                inbox_id=conversation.inbox_id,
+                channel=channel,
+                tags=tags[conversation.id],
+                contact_attributes=attributes.get(conversation.contact_id, {}),
+                priority=conversation.priority,
+            )
+            target = rules.route(rule_rows, facts, default_queue_id=default.id)
+            if target.queue_id not in _queue_ids(account):
+                target = rules.route([], facts, default_queue_id=default.id)
+            queue = queues.get(target.queue_id, default)
+            served = last.get(conversation.contact_id)
+            sticky = (
+                served[0]
+                if served is not None
+                and queue.sticky_days > 0
+                and served[1] >= self.clock.now() - timedelta(days=queue.sticky_days)
+                else None
+            )
+            item = WorkItem(
+                account_id=account_id,
+                conversation_id=conversation.id,
+                contact_id=conversation.contact_id,
+                channel=channel or "api",
+                queue_id=target.queue_id,
+                priority=loader.PRIORITY_RANK.get(target.priority, 1),
+                extra_skills=[
+                    {"skill_id": s.skill_id, "min_level": s.min_level} for s in target.extra_skills
+                ],
+                rule_id=target.rule_id,
+                sticky_agent_id=sticky,
+                status="waiting",
+                transfer_count=0,
+                enqueued_at=self.clock.now(),
+            )
+            session.add(item)
+            created.append(item)
+        await session.flush()
+        for item in created:
+            await work.record(
+                session, self.clock, work.WORK_QUEUED, item, {"rule_id": item.rule_id}
+            )
+            out.extend(account.engine.enqueue(_engine_item(item), now))
+
+    # Decisions written back ---------------------------------------------------------------
+
+    async def _write(
+        self,
+        session: AsyncSession,
+        account_id: int,
+        account: _Account,
+        decisions: Sequence[engine.Decision],
+    ) -> None:
+        item_ids = [d.item_id for d in decisions if hasattr(d, "item_id")]
+        items = await work.items_by_id(session, item_ids)
+        offer_rows = [
+            account.offer_rows[d.offer_id]
+            for d in decisions
+            if isinstance(d, engine.OfferTimedOut | engine.OfferWithdrawn)
+            and d.offer_id in account.offer_rows
+        ]
+        offers = await work.offers_by_id(session, offer_rows, lock=False)
+        now = self.clock.now()
+        for decision in decisions:
+            match decision:
+                case engine.OfferMade(offer_id=oid, item_id=iid, agent_id=agent, expires_at=exp):
+                    item = items[iid]
+                    row = Offer(
+                        account_id=account_id,
+                        work_item_id=iid,
+                        agent_id=agent,
+                        status="pending",
+                        created_at=now,
+                        expires_at=work.at(exp),
+                    )
+                    session.add(row)
+                    await session.flush()
+                    account.offer_rows[oid], account.offer_ids[row.id] = row.id, oid
+                    item.status, item.agent_id = "offered", agent
+                    await work.record(
+                        session,
+                        self.clock,
+                        work.OFFER_MADE,
+                        item,
+                        {
+                            "offer_id": row.id,
+                            "expires_at": row.expires_at.isoformat(),
+                            "channel": item.channel,
+                        },
+                        agent_id=agent,
+                    )
+                case engine.Assigned(item_id=iid, agent_id=agent, offer_id=oid):
+                    item = items[iid]
+                    if oid is not None:
+                        self._forget_offer(account, oid)
+                    if item.status != "assigned":  # an accepted offer was written by the agent
+                        item.status, item.agent_id, item.assigned_at = "assigned", agent, now
+                        await work.assign_conversation(session, self.clock, item, agent)
+                case engine.OfferDeclined(offer_id=oid):
+                    self._forget_offer(account, oid)
+                case engine.OfferTimedOut(offer_id=oid, item_id=iid, agent_id=agent):
+                    await self._close_offer(
+                        session, account, offers, oid, items[iid], agent, "timed_out", None
+                    )
+                case engine.OfferWithdrawn(offer_id=oid, item_id=iid, agent_id=agent, reason=why):
+                    await self._close_offer(
+                        session, account, offers, oid, items[iid], agent, "withdrawn", why
+                    )
+                case engine.Requeued(item_id=iid, reason=why):
+                    item = items[iid]
+                    was_assigned = item.status == "assigned"
+                    item.status, item.agent_id = "waiting", None
+                    if was_assigned:
+                        await work.assign_conversation(session, self.clock, item, None)
+                    await work.record(
+                        session, self.clock, work.WORK_REQUEUED, item, {"reason": why}
+                    )
+                case engine.Overflowed(item_id=iid, step_index=step):
+                    await work.record(
+                        session, self.clock, work.WORK_OVERFLOWED, items[iid], {"step": step}
+                    )
+                case engine.PresenceChanged(agent_id=agent, presence=presence, reason=why):
+                    await work.set_presence(session, self.clock, account_id, agent, presence, why)
+                case engine.WrapUpEnded(agent_id=agent):
+                    after = account.engine.presence(agent)
+                    await work.set_presence(session, self.clock, account_id, agent, after, None)
+                case engine.Transferred(item_id=iid, to_queue_id=queue, transfer_count=count):
+                    item = items[iid]
+                    item.transfer_count = count
+                    if queue is not None:
+                        item.queue_id = queue
+                case engine.Abandoned() | engine.Completed():
+                    pass  # written where the work ended (``_end_elsewhere``)
+
+    async def _close_offer(
+        self,
+        session: AsyncSession,
+        account: _Account,
+        offers: dict[int, Offer],
+        offer_id: int,
+        item: WorkItem,
+        agent: int,
+        status: str,
+        reason: str | None,
+    ) -> None:
+        row = offers.get(account.offer_rows.get(offer_id, -1))
+        self._forget_offer(account, offer_id)
+        if row is None or row.status != "pending":
+            return
+        row.status, row.reason, row.decided_at = status, reason, self.clock.now()
+        if item.status == "offered":
+            item.status, item.agent_id = "waiting", None
+        kind = work.OFFER_TIMED_OUT if status == "timed_out" else work.OFFER_WITHDRAWN
+        await work.record(
+            session, self.clock, kind, item, {"offer_id": row.id, "reason": reason}, agent_id=agent
+        )
+
+    @staticmethod
+    def _forget_offer(account: _Account, offer_id: int) -> None:
+        row = account.offer_rows.pop(offer_id, None)
+        if row is not None:
+            account.offer_ids.pop(row, None)
+
+
+def _queue_ids(account: _Account) -> set[int]:
+    return account.engine.queue_ids()
+
+
+def _engine_item(item: WorkItem) -> engine.WorkItem:
+    return engine.WorkItem(
+        item_id=item.id,
+        conversation_id=item.conversation_id,
+        contact_id=item.contact_id,
+        channel=item.channel,
+        queue_id=item.queue_id,
+        priority=item.priority,
+        enqueued_at=item.enqueued_at.timestamp(),
+        extra_skills=loader.levels(item.extra_skills),
+        sticky_agent_id=item.sticky_agent_id,
+    )

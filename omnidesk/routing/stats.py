@@ -1,0 +1,93 @@
+"""Live queue and agent statistics for the wallboard, from the router's rows.
+
+Definitions (docs/routing.md): a WorkItem is *answered* when an agent took it and
+*abandoned* when the customer left first. With threshold T, ``service_level`` is
+answered within T ÷ (answered + abandoned after T) — a customer who gives up within T is
+not held against the centre — and ``service_level_abandon_inclusive`` is answered within T
+÷ (answered + every abandoned). ASA is the mean wait of the answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.kit.clock import Clock, ensure_utc
+from omnidesk.routing.models import ACTIVE_WORK, AgentState, Queue, WorkItem
+from omnidesk.routing.schemas import AgentCount, QueueStats, RoutingStats
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return None if whole == 0 else round(part / whole, 4)
+
+
+async def live(
+    session: AsyncSession, clock: Clock, account_id: int, since: datetime, threshold_s: float
+) -> RoutingStats:
+    now = clock.now()
+    queues: Sequence[Queue] = (
+        await session.scalars(
+            select(Queue).where(Queue.account_id == account_id).order_by(Queue.id)
+        )
+    ).all()
+    items = (
+        await session.scalars(
+            select(WorkItem).where(
+                WorkItem.account_id == account_id,
+                or_(WorkItem.status.in_(ACTIVE_WORK), WorkItem.enqueued_at >= since),
+            )
+        )
+    ).all()
+    per_queue = {q.id: QueueStats(queue_id=q.id, name=q.name) for q in queues}
+    waits: dict[int, list[float]] = {q.id: [] for q in queues}
+    for item in items:
+        stats = per_queue.get(item.queue_id)
+        if stats is None:
+            continue
+        enqueued = ensure_utc(item.enqueued_at)
+        if item.status in ("waiting", "offered"):
+            stats.waiting += 1
+            age = (now - enqueued).total_seconds()
+            stats.oldest_wait_s = max(stats.oldest_wait_s or 0.0, round(age, 1))
+        if enqueued < since:
+            continue
+        if item.assigned_at is not None:
+            wait = (ensure_utc(item.assigned_at) - enqueued).total_seconds()
+            stats.answered += 1
+            stats.answered_within_threshold += wait <= threshold_s
+            waits[item.queue_id].append(wait)
+        elif item.status == "abandoned":
+            assert item.ended_at is not None
+            stats.abandoned += 1
+            waited = (ensure_utc(item.ended_at) - enqueued).total_seconds()
+            stats.abandoned_after_threshold += waited > threshold_s
+    for queue_id, stats in per_queue.items():
+        answered = stats.answered
+        stats.service_level = _ratio(
+            stats.answered_within_threshold, answered + stats.abandoned_after_threshold
+        )
+        stats.service_level_abandon_inclusive = _ratio(
+            stats.answered_within_threshold, answered + stats.abandoned
+        )
+        stats.abandon_rate = _ratio(stats.abandoned, answered + stats.abandoned)
+        if waits[queue_id]:
+            stats.asa_s = round(sum(waits[queue_id]) / len(waits[queue_id]), 1)
+    agents: dict[str, AgentCount] = {}
+    for state in await session.scalars(
+        select(AgentState).where(AgentState.account_id == account_id)
+    ):
+        count = agents.setdefault(state.presence, AgentCount(presence=state.presence))
+        count.agents += 1
+        count.longest_in_state_s = max(
+            count.longest_in_state_s, round((now - ensure_utc(state.since)).total_seconds(), 1)
+        )
+    return RoutingStats(
+        at=now,
+        since=since,
+        threshold_s=threshold_s,
+        queues=list(per_queue.values()),
+        agents=sorted(agents.values(), key=lambda a: a.presence),
+    )

@@ -1,0 +1,332 @@
+"""WorkItems and Offers: the rows behind the router's decisions, and agents' answers to offers.
+
+The router (``routing/router.py``) makes offers and writes its decisions here; an agent's
+accept or decline is a conditional update that the database arbitrates against the router
+timing the same offer out (docs/adr/0008-router-runtime.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omnidesk.accounts.principal import Principal
+from omnidesk.contacts.models import Contact
+from omnidesk.conversations.models import Conversation, ConversationTag
+from omnidesk.events import service as events
+from omnidesk.inboxes.models import Inbox
+from omnidesk.kit.clock import Clock
+from omnidesk.kit.errors import Conflict, NotFound
+from omnidesk.routing.models import ACTIVE_WORK, AgentState, Offer, WorkItem
+
+OFFER_MADE = "offer.made"
+OFFER_ACCEPTED = "offer.accepted"
+OFFER_DECLINED = "offer.declined"
+OFFER_TIMED_OUT = "offer.timed_out"
+OFFER_WITHDRAWN = "offer.withdrawn"
+WORK_QUEUED = "work_item.queued"
+WORK_REQUEUED = "work_item.requeued"
+WORK_OVERFLOWED = "work_item.overflowed"
+WORK_ENDED = "work_item.ended"
+CONVERSATION_ASSIGNED = "conversation.assigned"
+PRESENCE_CHANGED = "agent.presence.changed"
+
+
+def at(seconds: float) -> datetime:
+    """The engine's virtual time (epoch seconds) as a datetime."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+async def record(
+    session: AsyncSession,
+    clock: Clock,
+    type: str,
+    item: WorkItem,
+    data: dict[str, Any],
+    *,
+    agent_id: int | None = None,
+    actor_user_id: int | None = None,
+) -> None:
+    """An event about a WorkItem: seen by supervisors and, when named, by its agent."""
+    await events.record(
+        session,
+        account_id=item.account_id,
+        type=type,
+        audience="conversation" if agent_id is not None else "supervisors",
+        conversation_id=item.conversation_id,
+        contact_id=item.contact_id,
+        assignee_id=agent_id,
+        actor_user_id=actor_user_id,
+        data={"work_item_id": item.id, "queue_id": item.queue_id, **data},
+        clock=clock,
+    )
+
+
+# Queries of the router's sweep -------------------------------------------------------------
+
+
+async def unrouted(
+    session: AsyncSession, account_id: int, limit: int
+) -> Sequence[tuple[Conversation, str | None]]:
+    """Open conversations nobody holds and no WorkItem carries yet, oldest first."""
+    active = exists().where(
+        WorkItem.conversation_id == Conversation.id, WorkItem.status.in_(ACTIVE_WORK)
+    )
+    rows = await session.execute(
+        select(Conversation, Inbox.channel_type)
+        .outerjoin(Inbox, Inbox.id == Conversation.inbox_id)
+        .where(
+            Conversation.account_id == account_id,
+            Conversation.status == "open",
+            Conversation.assignee_id.is_(None),
+            ~active,
+        )
+        .order_by(Conversation.created_at, Conversation.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def facts_of(
+    session: AsyncSession, conversations: Sequence[Conversation]
+) -> tuple[dict[int, frozenset[str]], dict[int, dict[str, Any]]]:
+    """Tags per conversation and attributes per contact, for the routing rules."""
+    ids = [c.id for c in conversations]
+    tags: dict[int, set[str]] = {i: set() for i in ids}
+    for conversation_id, tag in await session.execute(
+        select(ConversationTag.conversation_id, ConversationTag.tag).where(
+            ConversationTag.conversation_id.in_(ids)
+        )
+    ):
+        tags[conversation_id].add(tag)
+    contact_ids = sorted({c.contact_id for c in conversations})
+    attributes = {
+        cid: dict(attrs or {})
+        for cid, attrs in await session.execute(
+            select(Contact.id, Contact.attributes).where(Contact.id.in_(contact_ids))
+        )
+    }
+    return {i: frozenset(t) for i, t in tags.items()}, attributes
+
+
+async def last_agents(
+    session: AsyncSession, account_id: int, contact_ids: Sequence[int], since: datetime
+) -> dict[int, tuple[int, datetime]]:
+    """The agent who last took work of each contact since then, and when."""
+    if not contact_ids:
+        return {}
+    rows = await session.execute(
+        select(WorkItem.contact_id, WorkItem.agent_id, WorkItem.assigned_at)
+        .where(
+            WorkItem.account_id == account_id,
+            WorkItem.contact_id.in_(sorted(set(contact_ids))),
+            WorkItem.agent_id.is_not(None),
+            WorkItem.assigned_at >= since,
+        )
+        .order_by(WorkItem.assigned_at.desc(), WorkItem.id.desc())
+    )
+    out: dict[int, tuple[int, datetime]] = {}
+    for contact_id, agent_id, assigned_at in rows:
+        if agent_id is not None and assigned_at is not None:
+            out.setdefault(contact_id, (agent_id, assigned_at))
+    return out
+
+
+async def active_items(session: AsyncSession, account_id: int) -> Sequence[WorkItem]:
+    rows = await session.scalars(
+        select(WorkItem)
+        .where(WorkItem.account_id == account_id, WorkItem.status.in_(ACTIVE_WORK))
+        .order_by(WorkItem.id)
+    )
+    return rows.all()
+
+
+async def ended_elsewhere(
+    session: AsyncSession, account_id: int
+) -> Sequence[tuple[WorkItem, Conversation]]:
+    """Active WorkItems whose conversation was resolved, or taken or handed on by hand."""
+    rows = await session.execute(
+        select(WorkItem, Conversation)
+        .join(Conversation, Conversation.id == WorkItem.conversation_id)
+        .where(
+            WorkItem.account_id == account_id,
+            WorkItem.status.in_(ACTIVE_WORK),
+            (Conversation.status != "open")
+            | and_(WorkItem.status != "assigned", Conversation.assignee_id.is_not(None))
+            | and_(
+                WorkItem.status == "assigned",
+                Conversation.assignee_id.is_distinct_from(WorkItem.agent_id),
+            ),
+        )
+        .order_by(WorkItem.id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def offers_by_id(
+    session: AsyncSession, ids: Sequence[int], *, lock: bool
+) -> dict[int, Offer]:
+    if not ids:
+        return {}
+    query = select(Offer).where(Offer.id.in_(sorted(ids))).order_by(Offer.id)
+    if lock:
+        # An agent's answer waits for this round: it then finds the offer timed out or not.
+        query = query.with_for_update()
+    return {o.id: o for o in await session.scalars(query)}
+
+
+async def items_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, WorkItem]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(WorkItem).where(WorkItem.id.in_(sorted(set(ids)))))
+    return {w.id: w for w in rows}
+
+
+async def set_presence(
+    session: AsyncSession,
+    clock: Clock,
+    account_id: int,
+    user_id: int,
+    presence: str,
+    reason: str | None,
+) -> None:
+    """A presence the router decided (wrap-up, missed offers), recorded like the agent's own."""
+    state = await session.get(AgentState, user_id)
+    now = clock.now()
+    if state is None:
+        state = AgentState(user_id=user_id, account_id=account_id, presence="offline", since=now)
+        session.add(state)
+    previous = state.presence
+    if (previous, state.reason) == (presence, reason):
+        return
+    state.presence, state.reason, state.since = presence, reason, now
+    await events.record(
+        session,
+        account_id=account_id,
+        type=PRESENCE_CHANGED,
+        data={"user_id": user_id, "presence": presence, "previous": previous, "reason": reason},
+        clock=clock,
+    )
+
+
+async def assign_conversation(
+    session: AsyncSession,
+    clock: Clock,
+    item: WorkItem,
+    agent_id: int | None,
+    *,
+    actor_user_id: int | None = None,
+) -> None:
+    """The conversation follows its WorkItem: assigned to the agent, or back to nobody."""
+    conversation = await session.get(Conversation, item.conversation_id)
+    if conversation is None or conversation.assignee_id == agent_id:
+        return
+    previous = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
+    conversation.assignee_id = agent_id
+    conversation.updated_at = clock.now()
+    await events.record(
+        session,
+        account_id=item.account_id,
+        type=CONVERSATION_ASSIGNED,
+        audience="conversation",
+        conversation_id=conversation.id,
+        contact_id=conversation.contact_id,
+        assignee_id=agent_id,
+        team_id=conversation.team_id,
+        actor_user_id=actor_user_id,
+        data={
+            "previous": previous,
+            "assignee_id": agent_id,
+            "team_id": conversation.team_id,
+            "work_item_id": item.id,
+        },
+        clock=clock,
+    )
+
+
+# Agents' answers ---------------------------------------------------------------------------
+
+
+async def list_offers(session: AsyncSession, principal: Principal) -> list[tuple[Offer, WorkItem]]:
+    """The caller's pending offers; a supervisor's view holds every agent's."""
+    query = (
+        select(Offer, WorkItem)
+        .join(WorkItem, WorkItem.id == Offer.work_item_id)
+        .where(Offer.account_id == principal.account_id, Offer.status == "pending")
+    )
+    if not principal.is_supervisor:
+        query = query.where(Offer.agent_id == principal.user_id)
+    return [(row[0], row[1]) for row in await session.execute(query.order_by(Offer.id))]
+
+
+async def _answer(
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    offer_id: int,
+    status: str,
+    reason: str | None,
+) -> tuple[Offer, WorkItem]:
+    offer = await session.scalar(
+        select(Offer).where(Offer.id == offer_id, Offer.account_id == principal.account_id)
+    )
+    if offer is None or offer.agent_id != principal.user_id:
+        # Another agent's offer is not theirs to answer, nor to learn about.
+        raise NotFound("offer")
+    now = clock.now()
+    won = await session.execute(
+        update(Offer)
+        .where(Offer.id == offer_id, Offer.status == "pending", Offer.expires_at > now)
+        .values(status=status, reason=reason, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if won.rowcount != 1:  # type: ignore[attr-defined]
+        await session.refresh(offer)
+        state = "expired" if offer.status in ("pending", "timed_out") else offer.status
+        raise Conflict(f"the offer is {state}", field="offer_id")
+    await session.refresh(offer)
+    item = await session.get(WorkItem, offer.work_item_id)
+    assert item is not None  # the offer's foreign key
+    return offer, item
+
+
+async def accept(
+    session: AsyncSession, clock: Clock, principal: Principal, offer_id: int
+) -> tuple[Offer, WorkItem]:
+    """The agent takes the work: the conversation is theirs from this commit."""
+    offer, item = await _answer(session, clock, principal, offer_id, "accepted", None)
+    item.status, item.agent_id, item.assigned_at = "assigned", offer.agent_id, clock.now()
+    await record(
+        session,
+        clock,
+        OFFER_ACCEPTED,
+        item,
+        {"offer_id": offer.id},
+        agent_id=offer.agent_id,
+        actor_user_id=principal.user_id,
+    )
+    await assign_conversation(session, clock, item, offer.agent_id, actor_user_id=principal.user_id)
+    return offer, item
+
+
+async def decline(
+    session: AsyncSession, clock: Clock, principal: Principal, offer_id: int, reason: str | None
+) -> tuple[Offer, WorkItem]:
+    """The agent refuses; the router offers the work to someone else."""
+    offer, item = await _answer(
+        session, clock, principal, offer_id, "declined", reason or "declined"
+    )
+    await record(
+        session,
+        clock,
+        OFFER_DECLINED,
+        item,
+        {"offer_id": offer.id, "reason": offer.reason},
+        agent_id=offer.agent_id,
+        actor_user_id=principal.user_id,
+    )
+    return offer, item
