@@ -412,9 +412,11 @@ async def ensure_default_profile(
         created_at=now,
         updated_at=now,
     )
-    session.add(profile)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it, and
+        # a failure there would take the whole transaction down.
         async with session.begin_nested():
+            session.add(profile)
             await session.flush()
     except IntegrityError:  # another request created it meanwhile
         again = await repo.default_profile(session, account_id)
@@ -451,7 +453,11 @@ async def create_profile(
     actor.require("admin")
     _check_profile(data.capacity, data.exclusive_channels)
     await _check_name(session, RoutingProfile, actor, data.name, "routing profile")
-    is_default = data.is_default or await repo.default_profile(session, actor.account_id) is None
+    # The account's default exists before any other profile: made here, it cannot race the
+    # router making it (ensure_default_profile settles that race); a new one is the default
+    # only when asked to be.
+    await ensure_default_profile(session, clock, actor.account_id)
+    is_default = data.is_default
     if data.is_default:
         await _take_default_profile(session, actor)
     now = clock.now()
@@ -653,9 +659,11 @@ async def ensure_default_queue(session: AsyncSession, clock: Clock, account_id: 
         created_at=now,
         updated_at=now,
     )
-    session.add(queue)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it, and
+        # a failure there would take the whole transaction down.
         async with session.begin_nested():
+            session.add(queue)
             await session.flush()
     except IntegrityError:  # another request created it meanwhile
         again = await repo.default_queue(session, account_id)
@@ -694,7 +702,10 @@ async def create_queue(
         data.out_of_hours_action, data.out_of_hours_message
     )
     await _check_name(session, Queue, actor, data.name, "queue")
-    is_default = data.is_default or await repo.default_queue(session, actor.account_id) is None
+    # As for profiles: the default first (it may race the router, which settles it), then
+    # this one, the default only when asked to be.
+    await ensure_default_queue(session, clock, actor.account_id)
+    is_default = data.is_default
     if data.is_default:
         await _take_default_queue(session, actor)
     now = clock.now()

@@ -47,12 +47,20 @@ async def test_the_default_queue_is_created_on_first_need_and_stays_unique(
     ]
 
 
-async def test_the_first_queue_created_is_the_default(
+async def test_an_account_always_has_a_default_queue_and_a_new_one_is_it_only_if_asked(
     client: httpx.AsyncClient, tenant: Tenant
 ) -> None:
+    # Made with the first queue, like the router makes it when work arrives first: the two
+    # cannot race into two defaults or a refused queue.
     first = ok(await _post(client, tenant, {"name": "Support"}), 201)
-    second = ok(await _post(client, tenant, {"name": "Sales"}), 201)
-    assert (first["is_default"], second["is_default"]) == (True, False)
+    second = ok(await _post(client, tenant, {"name": "Sales", "is_default": True}), 201)
+    assert (first["is_default"], second["is_default"]) == (False, True)
+    listed = ok(await client.get(f"{API}/queues", headers=tenant.headers))
+    assert [(q["name"], q["is_default"]) for q in listed] == [
+        ("General", False),
+        ("Support", False),
+        ("Sales", True),
+    ]
 
 
 async def test_a_queue_nobody_can_serve_says_so(client: httpx.AsyncClient, tenant: Tenant) -> None:

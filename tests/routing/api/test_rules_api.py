@@ -65,10 +65,18 @@ async def test_rules_route_a_dry_run_and_keep_their_order(
         return target
 
     default = await test({"priority": "low"})
-    assert (default["queue_name"], default["priority"], default["rule_id"]) == ("VIP", "low", None)
-    # "VIP" was the account's first queue, so it is the default; the VIP rule sends there too.
+    assert (default["queue_name"], default["priority"], default["rule_id"]) == (
+        "General",
+        "low",
+        None,
+    )
     hit = await test({"contact_attributes": {"vip": True}, "tags": ["refund"]})
-    assert (hit["rule_name"], hit["priority"], hit["queue_id"]) == ("Refunds", "high", vip["id"])
+    # A rule without a queue sends to the default queue.
+    assert (hit["rule_name"], hit["priority"], hit["queue_id"]) == (
+        "Refunds",
+        "high",
+        default["queue_id"],
+    )
     hit = await test({"contact_attributes": {"vip": "yes"}})
     assert (hit["rule_name"], hit["priority"]) == ("VIPs", "urgent")
     hit = await test({"inbox_id": inbox["id"], "channel": "api", "language": "fr-CA"})
