@@ -95,8 +95,9 @@ def _writer_options(db: Database) -> dict[str, Any]:
         # A transaction takes a few milliseconds: lingering 10 ms fills a batch under load.
         return {"concurrency": 1, "linger_s": 0.010}
     # Round trips to the server make a transaction long enough for the next batch to fill
-    # meanwhile; more writers would split batches and cost more CPU per message.
-    return {"concurrency": 1, "linger_s": 0.0}
+    # meanwhile, so no lingering. Two writers: one alone stalls behind a slow commit (a
+    # checkpoint), and more split the batches and cost more CPU per message.
+    return {"concurrency": 2, "linger_s": 0.0}
 
 
 async def start(container: Container, *, run_jobs: bool | None = None) -> None:
