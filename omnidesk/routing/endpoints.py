@@ -45,6 +45,8 @@ from omnidesk.routing.schemas import (
     SkillOut,
     SkillRequirementOut,
     SkillUpdate,
+    TransferCreate,
+    TransferOut,
 )
 from omnidesk.web.auth import PrincipalDep
 from omnidesk.web.deps import ClockDep, SessionDep
@@ -638,3 +640,32 @@ async def live_stats(
     principal.require("admin", "supervisor")
     start = since or clock.now() - timedelta(days=1)
     return await stats.live(session, clock, principal.account_id, start, threshold_s)
+
+
+@router.post(
+    "/transfers",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Transfer a conversation to a queue or an agent",
+    description="By the conversation's agent or a supervisor. The router moves the work at "
+    "once (its waiting time is kept and the transfer counted); the conversation leaves the "
+    "agent who held it. 409 when the conversation is not in routing or already moving.",
+)
+async def transfer(
+    body: TransferCreate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
+) -> TransferOut:
+    item = await work.request_transfer(
+        session,
+        clock,
+        principal,
+        body.conversation_id,
+        to_queue_id=body.to_queue_id,
+        to_agent_id=body.to_agent_id,
+        note=body.note,
+    )
+    return TransferOut(
+        work_item_id=item.id,
+        conversation_id=item.conversation_id,
+        to_queue_id=body.to_queue_id,
+        to_agent_id=body.to_agent_id,
+        note=body.note,
+    )

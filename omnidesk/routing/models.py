@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from omnidesk.kit.db import Base, BigId, IdMixin, JsonDoc
@@ -241,6 +243,12 @@ class WorkItem(IdMixin, Base):
         BigId, ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
     transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: ``{"to_queue_id" | "to_agent_id", "note", "by"}``: asked through the API, done by the
+    #: router (its single writer), which then clears it.
+    pending_transfer: Mapped[dict[str, Any] | None] = mapped_column(
+        # None is SQL NULL, not JSON null, so that "IS NOT NULL" finds the pending ones.
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+    )
     enqueued_at: Mapped[datetime]
     assigned_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]

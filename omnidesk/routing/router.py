@@ -189,6 +189,7 @@ class RouterRuntime:
         now = self.clock.now().timestamp()
         await self._apply_answers(session, account, now, out)
         await self._end_elsewhere(session, account_id, account, now, out)
+        await self._transfer(session, account_id, account, now, out)
         await self._take_new_work(session, account_id, account, now, out)
         out.extend(account.engine.tick(now))
         await self._write(session, account_id, account, out)
@@ -284,6 +285,54 @@ class RouterRuntime:
                 item,
                 {"status": item.status, "conversation_status": conversation.status},
             )
+
+    async def _transfer(
+        self,
+        session: AsyncSession,
+        account_id: int,
+        account: _Account,
+        now: float,
+        out: list[engine.Decision],
+    ) -> None:
+        """Transfers asked through the API: the engine moves the work, the rows follow."""
+        for item in await work.pending_transfers(session, account_id):
+            asked, item.pending_transfer = item.pending_transfer or {}, None
+            router = account.engine
+            to_queue, to_agent = asked.get("to_queue_id"), asked.get("to_agent_id")
+            if router.item_state(item.id) is None:
+                continue
+            if to_queue is not None and to_queue not in router.queue_ids():
+                continue  # deleted meanwhile: the work stays where it is
+            previous_agent = item.agent_id if item.status == "assigned" else None
+            note = asked.get("note")
+            try:
+                if to_queue is not None:
+                    decisions = router.transfer_to_queue(item.id, int(to_queue), now, note)
+                elif to_agent is not None:
+                    decisions = router.transfer_to_agent(item.id, int(to_agent), now, note)
+                else:
+                    continue
+            except engine.RoutingError as exc:  # an agent the engine does not know (yet)
+                log.warning("transfer_refused", work_item_id=item.id, error=str(exc))
+                continue
+            item.status, item.agent_id = "waiting", None
+            if previous_agent is not None:
+                await work.assign_conversation(session, self.clock, item, None)
+            await work.record(
+                session,
+                self.clock,
+                work.WORK_TRANSFERRED,
+                item,
+                {
+                    "from_agent_id": previous_agent,
+                    "to_queue_id": to_queue,
+                    "to_agent_id": to_agent,
+                    "note": note,
+                    "transfer_count": item.transfer_count + 1,
+                },
+                actor_user_id=asked.get("by"),
+            )
+            out.extend(decisions)
 
     async def _take_new_work(
         self,

@@ -655,3 +655,24 @@ class RoutingStats(BaseModel):
     threshold_s: float
     queues: list[QueueStats]
     agents: list[AgentCount]
+
+
+class TransferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: RowId
+    to_queue_id: RowId | None = Field(default=None, description="Route it again from this queue.")
+    to_agent_id: RowId | None = Field(
+        default=None, description="Offer it to this agent only, whatever their skills."
+    )
+    note: Text | None = Field(
+        default=None, max_length=2000, description="Context for whoever takes it over."
+    )
+
+
+class TransferOut(BaseModel):
+    work_item_id: int
+    conversation_id: int
+    to_queue_id: int | None
+    to_agent_id: int | None
+    note: str | None

@@ -14,14 +14,15 @@ from typing import Any
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omnidesk.accounts.models import User
 from omnidesk.accounts.principal import Principal
 from omnidesk.contacts.models import Contact
 from omnidesk.conversations.models import Conversation, ConversationTag
 from omnidesk.events import service as events
 from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.clock import Clock
-from omnidesk.kit.errors import Conflict, NotFound
-from omnidesk.routing.models import ACTIVE_WORK, AgentState, Offer, WorkItem
+from omnidesk.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from omnidesk.routing.models import ACTIVE_WORK, AgentState, Offer, Queue, WorkItem
 
 OFFER_MADE = "offer.made"
 OFFER_ACCEPTED = "offer.accepted"
@@ -32,6 +33,8 @@ WORK_QUEUED = "work_item.queued"
 WORK_REQUEUED = "work_item.requeued"
 WORK_OVERFLOWED = "work_item.overflowed"
 WORK_ENDED = "work_item.ended"
+WORK_TRANSFER_ASKED = "work_item.transfer_requested"
+WORK_TRANSFERRED = "work_item.transferred"
 CONVERSATION_ASSIGNED = "conversation.assigned"
 PRESENCE_CHANGED = "agent.presence.changed"
 
@@ -330,3 +333,84 @@ async def decline(
         actor_user_id=principal.user_id,
     )
     return offer, item
+
+
+async def request_transfer(
+    session: AsyncSession,
+    clock: Clock,
+    principal: Principal,
+    conversation_id: int,
+    *,
+    to_queue_id: int | None,
+    to_agent_id: int | None,
+    note: str | None,
+) -> WorkItem:
+    """Hand the conversation on to a queue or an agent; the router moves it next round."""
+    conversation = await session.scalar(
+        select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.account_id == principal.account_id
+        )
+    )
+    if conversation is None:
+        raise NotFound("conversation", field="conversation_id")
+    if not principal.is_supervisor and conversation.assignee_id != principal.user_id:
+        raise Forbidden("only the conversation's agent or a supervisor may transfer it")
+    if (to_queue_id is None) == (to_agent_id is None):
+        raise ValidationFailed("give to_queue_id or to_agent_id", field="to_queue_id")
+    if to_queue_id is not None:
+        found = await session.scalar(
+            select(Queue.id).where(
+                Queue.id == to_queue_id, Queue.account_id == principal.account_id
+            )
+        )
+        if found is None:
+            raise NotFound("queue", field="to_queue_id")
+    if to_agent_id is not None:
+        agent = await session.scalar(
+            select(User.id).where(
+                User.id == to_agent_id, User.account_id == principal.account_id, User.active
+            )
+        )
+        if agent is None:
+            raise NotFound("user", field="to_agent_id")
+    item = await session.scalar(
+        select(WorkItem)
+        .where(WorkItem.conversation_id == conversation.id, WorkItem.status.in_(ACTIVE_WORK))
+        .with_for_update()
+    )
+    if item is None:
+        raise Conflict(
+            "the conversation is not in routing: assign it instead", field="conversation_id"
+        )
+    if item.pending_transfer is not None:
+        raise Conflict(
+            "a transfer of this conversation is already under way", field="conversation_id"
+        )
+    item.pending_transfer = {
+        "to_queue_id": to_queue_id,
+        "to_agent_id": to_agent_id,
+        "note": note,
+        "by": principal.user_id,
+    }
+    await record(
+        session,
+        clock,
+        WORK_TRANSFER_ASKED,
+        item,
+        {"to_queue_id": to_queue_id, "to_agent_id": to_agent_id, "note": note},
+        actor_user_id=principal.user_id,
+    )
+    return item
+
+
+async def pending_transfers(session: AsyncSession, account_id: int) -> Sequence[WorkItem]:
+    rows = await session.scalars(
+        select(WorkItem)
+        .where(
+            WorkItem.account_id == account_id,
+            WorkItem.status.in_(ACTIVE_WORK),
+            WorkItem.pending_transfer.is_not(None),
+        )
+        .order_by(WorkItem.id)
+    )
+    return rows.all()

@@ -427,3 +427,45 @@ async def test_a_deactivated_agent_loses_their_offers_to_the_others(
     await _router(desk.app).settled()
     [offer] = await desk.offers(second_headers)
     assert offer["conversation_id"] == conversation_id
+
+
+async def test_an_agent_transfers_a_conversation_with_a_note_and_it_is_counted(
+    desk: Desk, client: httpx.AsyncClient, frozen: FrozenClock, db: Database, tenant: Tenant
+) -> None:
+    first, first_headers = await desk.agent()
+    frozen.advance(1)
+    second, second_headers = await desk.agent()
+    conversation_id = await desk.customer_writes("sam@example.com")
+    [offer] = await desk.offers(first_headers)
+    ok(await client.post(f"{API}/offers/{offer['id']}/accept", headers=first_headers))
+    await _router(desk.app).settled()
+
+    body = {"conversation_id": conversation_id, "to_agent_id": second, "note": "wants a refund"}
+    # Only the conversation's agent (or a supervisor) hands it on, once, somewhere that exists.
+    refused(await client.post(f"{API}/transfers", json=body, headers=second_headers), 403)
+    refused(
+        await client.post(
+            f"{API}/transfers", json={**body, "to_agent_id": 999_999}, headers=first_headers
+        ),
+        404,
+        "to_agent_id",
+    )
+    refused(
+        await client.post(
+            f"{API}/transfers", json={**body, "to_queue_id": 1}, headers=first_headers
+        ),
+        422,
+    )
+    ok(await client.post(f"{API}/transfers", json=body, headers=first_headers), 202)
+    await _router(desk.app).settled()
+
+    [offer] = await desk.offers(second_headers)
+    assert offer["conversation_id"] == conversation_id
+    assert (await desk.conversation(conversation_id))["assignee_id"] is None
+    ok(await client.post(f"{API}/offers/{offer['id']}/accept", headers=second_headers))
+    await _router(desk.app).settled()
+    [item] = await _items(db, conversation_id)
+    assert (item.status, item.agent_id, item.transfer_count) == ("assigned", second, 1)
+    [moved] = await events_of(db, tenant.account_id, "work_item.transferred")
+    assert moved.data["note"] == "wants a refund"
+    assert moved.data["from_agent_id"] == first

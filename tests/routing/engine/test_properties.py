@@ -14,9 +14,9 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 
 def check_order(command: Command, decisions: object, router: RouterCore) -> None:
-    """Nothing waits that shares a requirement key with, and outranks, an item just served.
+    """Nothing waits that outranks an item just served and has all of its requirement keys.
 
-    Items with the same key have the same eligible agents, so the agent who took the worse
+    Items with the same keys have the same eligible agents, so the agent who took the worse
     one was free for the better one. Only for commands whose placements all precede the
     matching (in a tick, events and passes interleave).
     """
@@ -33,7 +33,10 @@ def check_order(command: Command, decisions: object, router: RouterCore) -> None
         if item.state == WAITING:
             continue
         for other in waiting:
-            if set(other.alts) & set(item.alts):
+            # Only when every way to the served item is also a way to the other: then the
+            # agent who took it could have taken the other (an item with several queues,
+            # through overflow, may have been taken through a queue the other is not in).
+            if set(item.alts) <= set(other.alts):
                 assert other.rank > item.rank, (
                     f"item {item.item_id} served before better-ranked item {other.item_id}"
                 )
