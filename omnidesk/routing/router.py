@@ -144,7 +144,13 @@ class RouterRuntime:
 
     async def _run(self) -> None:
         while True:
-            if not await self._lead():
+            try:
+                leading = await self._lead()
+            except Exception:  # the database is away: stand by and try again
+                log.exception("router_lease_failed")
+                self.leading = False
+                leading = False
+            if not leading:
                 await asyncio.sleep(STANDBY_RETRY_S)
                 continue
             self._wake.clear()
