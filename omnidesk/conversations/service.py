@@ -468,6 +468,34 @@ async def _inbox(session: AsyncSession, principal: Principal, inbox_id: int) -> 
     return inbox if inbox is not None and inbox.account_id == principal.account_id else None
 
 
+async def assign(
+    session: AsyncSession,
+    clock: Clock,
+    conversation: Conversation,
+    assignee_id: int | None,
+    team_id: int | None,
+    *,
+    actor_user_id: int | None,
+    context: dict[str, Any] | None = None,
+) -> bool:
+    """Hand the conversation to an agent and team (checked by the caller); False if it was."""
+    if (assignee_id, team_id) == (conversation.assignee_id, conversation.team_id):
+        return False
+    previous = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
+    conversation.assignee_id, conversation.team_id = assignee_id, team_id
+    conversation.updated_at = clock.now()
+    await events.record(
+        session,
+        type="conversation.assigned",
+        actor_user_id=actor_user_id,
+        clock=clock,
+        data={"previous": previous, "assignee_id": assignee_id, "team_id": team_id}
+        | (context or {}),
+        **_visibility(conversation),
+    )
+    return True
+
+
 async def update_conversation(
     session: AsyncSession,
     clock: Clock,
@@ -482,17 +510,9 @@ async def update_conversation(
         assignee_id = data.assignee_id if "assignee_id" in fields else conversation.assignee_id
         team_id = data.team_id if "team_id" in fields else conversation.team_id
         await _check_assignment(session, principal, assignee_id, team_id)
-        if (assignee_id, team_id) != (conversation.assignee_id, conversation.team_id):
-            previous = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
-            conversation.assignee_id, conversation.team_id = assignee_id, team_id
-            await events.record(
-                session,
-                type="conversation.assigned",
-                actor_user_id=principal.user_id,
-                clock=clock,
-                data={"previous": previous, "assignee_id": assignee_id, "team_id": team_id},
-                **_visibility(conversation),
-            )
+        await assign(
+            session, clock, conversation, assignee_id, team_id, actor_user_id=principal.user_id
+        )
     for name in ("subject", "priority"):
         value = getattr(data, name)
         if name in fields and value is not None and value != getattr(conversation, name):

@@ -1,7 +1,8 @@
 """The event types the routing context records (``<context>.<thing>.<what happened>``).
 
 Configuration that every user may read is recorded for the whole account; routing rules,
-which only admins and supervisors read, for supervisors.
+which only admins and supervisors read, for supervisors; the router's work for supervisors
+and, when it names one, the agent (``routing/work.py``).
 """
 
 from __future__ import annotations
@@ -27,3 +28,16 @@ AWAY_REASON_DELETED = "routing.away_reason.deleted"
 PRESENCE_CHANGED = "agent.presence.changed"
 AGENT_PROFILE_CHANGED = "agent.profile.changed"
 AGENT_SKILLS_CHANGED = "agent.skills.changed"
+
+# The router's work
+OFFER_MADE = "offer.made"
+OFFER_ACCEPTED = "offer.accepted"
+OFFER_DECLINED = "offer.declined"
+OFFER_TIMED_OUT = "offer.timed_out"
+OFFER_WITHDRAWN = "offer.withdrawn"
+WORK_QUEUED = "work_item.queued"
+WORK_REQUEUED = "work_item.requeued"
+WORK_OVERFLOWED = "work_item.overflowed"
+WORK_ENDED = "work_item.ended"
+WORK_TRANSFER_ASKED = "work_item.transfer_requested"
+WORK_TRANSFERRED = "work_item.transferred"

@@ -48,13 +48,6 @@ def queue_config(queue: Queue) -> engine.QueueConfig:
     )
 
 
-async def queues(session: AsyncSession, account_id: int) -> list[Queue]:
-    rows = await session.scalars(
-        select(Queue).where(Queue.account_id == account_id).order_by(Queue.id)
-    )
-    return list(rows)
-
-
 async def agents(
     session: AsyncSession, account_id: int
 ) -> list[tuple[engine.AgentConfig, str, str | None]]:

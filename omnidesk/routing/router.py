@@ -26,9 +26,10 @@ from omnidesk.kit.clock import Clock
 from omnidesk.kit.db import Database
 from omnidesk.kit.lease import Lease
 from omnidesk.routing import engine, loader, rules, work
+from omnidesk.routing import events as ev
 from omnidesk.routing import repository as repo
 from omnidesk.routing import service as routing
-from omnidesk.routing.models import Offer, RoutingRule, WorkItem
+from omnidesk.routing.models import Offer, Queue, RoutingRule, WorkItem
 
 log = structlog.get_logger(__name__)
 
@@ -48,9 +49,8 @@ CONFIG_PREFIXES = ("routing.queue.", "routing.profile.", "agent.", "user.")
 @dataclass
 class _Account:
     engine: engine.Router
-    #: The engine's offer ids and the Offer rows' ids, both ways.
+    #: The engine's offer ids to the Offer rows' ids.
     offer_rows: dict[int, int] = field(default_factory=dict)
-    offer_ids: dict[int, int] = field(default_factory=dict)
     #: The users the engine knows as agents.
     agent_ids: set[int] = field(default_factory=set)
     stale: bool = True
@@ -206,7 +206,7 @@ class RouterRuntime:
         router = account.engine
         now = self.clock.now().timestamp()
         await routing.ensure_default_profile(session, self.clock, account_id)
-        for queue in await loader.queues(session, account_id):
+        for queue in await repo.list_all(session, Queue, account_id):
             out.extend(router.configure_queue(loader.queue_config(queue)))
         agents = await loader.agents(session, account_id)
         for gone in account.agent_ids - {config.agent_id for config, _, _ in agents}:
@@ -287,7 +287,7 @@ class RouterRuntime:
             await work.record(
                 session,
                 self.clock,
-                work.WORK_ENDED,
+                ev.WORK_ENDED,
                 item,
                 {"status": item.status, "conversation_status": conversation.status},
             )
@@ -327,7 +327,7 @@ class RouterRuntime:
             await work.record(
                 session,
                 self.clock,
-                work.WORK_TRANSFERRED,
+                ev.WORK_TRANSFERRED,
                 item,
                 {
                     "from_agent_id": previous_agent,
@@ -352,13 +352,13 @@ class RouterRuntime:
         if not found:
             return
         default = await routing.ensure_default_queue(session, self.clock, account_id)
-        if default.id not in _queue_ids(account):
+        if default.id not in account.engine.queue_ids():
             out.extend(account.engine.configure_queue(loader.queue_config(default)))
         rule_rows = [
             routing.to_rule(r) for r in await repo.list_all(session, RoutingRule, account_id)
         ]
         tags, attributes = await work.facts_of(session, [c for c, _ in found])
-        queues = {q.id: q for q in await loader.queues(session, account_id)}
+        queues = {q.id: q for q in await repo.list_all(session, Queue, account_id)}
         sticky_days = max((q.sticky_days for q in queues.values()), default=0)
         last = await work.last_agents(
             session,
@@ -376,7 +376,7 @@ class RouterRuntime:
                 priority=conversation.priority,
             )
             target = rules.route(rule_rows, facts, default_queue_id=default.id)
-            if target.queue_id not in _queue_ids(account):
+            if target.queue_id not in account.engine.queue_ids():
                 target = rules.route([], facts, default_queue_id=default.id)
             queue = queues.get(target.queue_id, default)
             served = last.get(conversation.contact_id)
@@ -407,9 +407,7 @@ class RouterRuntime:
             created.append(item)
         await session.flush()
         for item in created:
-            await work.record(
-                session, self.clock, work.WORK_QUEUED, item, {"rule_id": item.rule_id}
-            )
+            await work.record(session, self.clock, ev.WORK_QUEUED, item, {"rule_id": item.rule_id})
             out.extend(account.engine.enqueue(_engine_item(item), now))
 
     # Decisions written back ---------------------------------------------------------------
@@ -431,26 +429,32 @@ class RouterRuntime:
         ]
         offers = await work.offers_by_id(session, offer_rows, lock=False)
         now = self.clock.now()
+        # The round's new offers in one INSERT: their ids go into their events.
+        made = {
+            d.offer_id: Offer(
+                account_id=account_id,
+                work_item_id=d.item_id,
+                agent_id=d.agent_id,
+                status="pending",
+                created_at=now,
+                expires_at=work.at(d.expires_at),
+            )
+            for d in decisions
+            if isinstance(d, engine.OfferMade)
+        }
+        if made:
+            session.add_all(made.values())
+            await session.flush()
         for decision in decisions:
             match decision:
-                case engine.OfferMade(offer_id=oid, item_id=iid, agent_id=agent, expires_at=exp):
-                    item = items[iid]
-                    row = Offer(
-                        account_id=account_id,
-                        work_item_id=iid,
-                        agent_id=agent,
-                        status="pending",
-                        created_at=now,
-                        expires_at=work.at(exp),
-                    )
-                    session.add(row)
-                    await session.flush()
-                    account.offer_rows[oid], account.offer_ids[row.id] = row.id, oid
+                case engine.OfferMade(offer_id=oid, item_id=iid, agent_id=agent):
+                    item, row = items[iid], made[oid]
+                    account.offer_rows[oid] = row.id
                     item.status, item.agent_id = "offered", agent
                     await work.record(
                         session,
                         self.clock,
-                        work.OFFER_MADE,
+                        ev.OFFER_MADE,
                         item,
                         {
                             "offer_id": row.id,
@@ -482,18 +486,20 @@ class RouterRuntime:
                     item.status, item.agent_id = "waiting", None
                     if was_assigned:
                         await work.assign_conversation(session, self.clock, item, None)
-                    await work.record(
-                        session, self.clock, work.WORK_REQUEUED, item, {"reason": why}
-                    )
+                    await work.record(session, self.clock, ev.WORK_REQUEUED, item, {"reason": why})
                 case engine.Overflowed(item_id=iid, step_index=step):
                     await work.record(
-                        session, self.clock, work.WORK_OVERFLOWED, items[iid], {"step": step}
+                        session, self.clock, ev.WORK_OVERFLOWED, items[iid], {"step": step}
                     )
                 case engine.PresenceChanged(agent_id=agent, presence=presence, reason=why):
-                    await work.set_presence(session, self.clock, account_id, agent, presence, why)
+                    await routing.change_presence(
+                        session, self.clock, account_id, agent, presence, why, actor_user_id=None
+                    )
                 case engine.WrapUpEnded(agent_id=agent):
                     after = account.engine.presence(agent)
-                    await work.set_presence(session, self.clock, account_id, agent, after, None)
+                    await routing.change_presence(
+                        session, self.clock, account_id, agent, after, None, actor_user_id=None
+                    )
                 case engine.Transferred(item_id=iid, to_queue_id=queue, transfer_count=count):
                     item = items[iid]
                     item.transfer_count = count
@@ -520,20 +526,14 @@ class RouterRuntime:
         row.status, row.reason, row.decided_at = status, reason, self.clock.now()
         if item.status == "offered":
             item.status, item.agent_id = "waiting", None
-        kind = work.OFFER_TIMED_OUT if status == "timed_out" else work.OFFER_WITHDRAWN
+        kind = ev.OFFER_TIMED_OUT if status == "timed_out" else ev.OFFER_WITHDRAWN
         await work.record(
             session, self.clock, kind, item, {"offer_id": row.id, "reason": reason}, agent_id=agent
         )
 
     @staticmethod
     def _forget_offer(account: _Account, offer_id: int) -> None:
-        row = account.offer_rows.pop(offer_id, None)
-        if row is not None:
-            account.offer_ids.pop(row, None)
-
-
-def _queue_ids(account: _Account) -> set[int]:
-    return account.engine.queue_ids()
+        account.offer_rows.pop(offer_id, None)
 
 
 def _engine_item(item: WorkItem) -> engine.WorkItem:

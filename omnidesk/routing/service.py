@@ -1029,13 +1029,13 @@ async def _user(session: AsyncSession, actor: Principal, user_id: int) -> User:
     return user
 
 
-async def _state(session: AsyncSession, clock: Clock, user: User) -> AgentState:
-    found = (await repo.agent_states(session, user.account_id, [user.id])).get(user.id)
+async def _state(session: AsyncSession, clock: Clock, account_id: int, user_id: int) -> AgentState:
+    found = (await repo.agent_states(session, account_id, [user_id])).get(user_id)
     if found is not None:
         return found
     state = AgentState(
-        user_id=user.id,
-        account_id=user.account_id,
+        user_id=user_id,
+        account_id=account_id,
         profile_id=None,
         presence="offline",
         reason=None,
@@ -1043,6 +1043,32 @@ async def _state(session: AsyncSession, clock: Clock, user: User) -> AgentState:
     )
     session.add(state)
     return state
+
+
+async def change_presence(
+    session: AsyncSession,
+    clock: Clock,
+    account_id: int,
+    user_id: int,
+    presence: str,
+    reason: str | None,
+    *,
+    actor_user_id: int | None,
+) -> None:
+    """Set and record an agent's presence, chosen by them, a supervisor or the router."""
+    state = await _state(session, clock, account_id, user_id)
+    previous = state.presence
+    if (previous, state.reason) == (presence, reason):
+        return
+    state.presence, state.reason, state.since = presence, reason, clock.now()
+    await events.record(
+        session,
+        account_id=account_id,
+        type=ev.PRESENCE_CHANGED,
+        actor_user_id=actor_user_id,
+        data={"user_id": user_id, "presence": presence, "previous": previous, "reason": reason},
+        clock=clock,
+    )
 
 
 async def _views(
@@ -1103,25 +1129,15 @@ async def set_presence(
             session, AwayReason, actor, data.reason_id, "away reason", field="reason_id"
         )
         reason = chosen.name
-    state = await _state(session, clock, user)
-    previous = state.presence
-    if (previous, state.reason) != (data.presence, reason):
-        state.presence = data.presence
-        state.reason = reason
-        state.since = clock.now()
-        await events.record(
-            session,
-            account_id=actor.account_id,
-            type=ev.PRESENCE_CHANGED,
-            actor_user_id=actor.user_id,
-            data={
-                "user_id": user.id,
-                "presence": data.presence,
-                "previous": previous,
-                "reason": reason,
-            },
-            clock=clock,
-        )
+    await change_presence(
+        session,
+        clock,
+        actor.account_id,
+        user.id,
+        data.presence,
+        reason,
+        actor_user_id=actor.user_id,
+    )
     await session.flush()
     return await get_agent(session, clock, actor, user.id)
 
@@ -1135,7 +1151,7 @@ async def set_agent_profile(
         await _get(
             session, RoutingProfile, actor, data.profile_id, "routing profile", field="profile_id"
         )
-    state = await _state(session, clock, user)
+    state = await _state(session, clock, user.account_id, user.id)
     state.profile_id = data.profile_id
     await session.flush()
     await _record(

@@ -9,13 +9,13 @@ not held against the centre — and ``service_level_abandon_inclusive`` is answe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.kit.clock import Clock, ensure_utc
+from omnidesk.routing import repository as repo
 from omnidesk.routing.models import ACTIVE_WORK, AgentState, Queue, WorkItem
 from omnidesk.routing.schemas import AgentCount, QueueStats, RoutingStats
 
@@ -28,11 +28,7 @@ async def live(
     session: AsyncSession, clock: Clock, account_id: int, since: datetime, threshold_s: float
 ) -> RoutingStats:
     now = clock.now()
-    queues: Sequence[Queue] = (
-        await session.scalars(
-            select(Queue).where(Queue.account_id == account_id).order_by(Queue.id)
-        )
-    ).all()
+    queues = await repo.list_all(session, Queue, account_id)
     items = (
         await session.scalars(
             select(WorkItem).where(

@@ -17,26 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.accounts.models import User
 from omnidesk.accounts.principal import Principal
 from omnidesk.contacts.models import Contact
+from omnidesk.conversations import service as conversations
 from omnidesk.conversations.models import Conversation, ConversationTag
 from omnidesk.events import service as events
 from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from omnidesk.routing.models import ACTIVE_WORK, AgentState, Offer, Queue, WorkItem
-
-OFFER_MADE = "offer.made"
-OFFER_ACCEPTED = "offer.accepted"
-OFFER_DECLINED = "offer.declined"
-OFFER_TIMED_OUT = "offer.timed_out"
-OFFER_WITHDRAWN = "offer.withdrawn"
-WORK_QUEUED = "work_item.queued"
-WORK_REQUEUED = "work_item.requeued"
-WORK_OVERFLOWED = "work_item.overflowed"
-WORK_ENDED = "work_item.ended"
-WORK_TRANSFER_ASKED = "work_item.transfer_requested"
-WORK_TRANSFERRED = "work_item.transferred"
-CONVERSATION_ASSIGNED = "conversation.assigned"
-PRESENCE_CHANGED = "agent.presence.changed"
+from omnidesk.routing import events as ev
+from omnidesk.routing.models import ACTIVE_WORK, Offer, Queue, WorkItem
 
 
 def at(seconds: float) -> datetime:
@@ -189,33 +177,6 @@ async def items_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, Wo
     return {w.id: w for w in rows}
 
 
-async def set_presence(
-    session: AsyncSession,
-    clock: Clock,
-    account_id: int,
-    user_id: int,
-    presence: str,
-    reason: str | None,
-) -> None:
-    """A presence the router decided (wrap-up, missed offers), recorded like the agent's own."""
-    state = await session.get(AgentState, user_id)
-    now = clock.now()
-    if state is None:
-        state = AgentState(user_id=user_id, account_id=account_id, presence="offline", since=now)
-        session.add(state)
-    previous = state.presence
-    if (previous, state.reason) == (presence, reason):
-        return
-    state.presence, state.reason, state.since = presence, reason, now
-    await events.record(
-        session,
-        account_id=account_id,
-        type=PRESENCE_CHANGED,
-        data={"user_id": user_id, "presence": presence, "previous": previous, "reason": reason},
-        clock=clock,
-    )
-
-
 async def assign_conversation(
     session: AsyncSession,
     clock: Clock,
@@ -226,29 +187,16 @@ async def assign_conversation(
 ) -> None:
     """The conversation follows its WorkItem: assigned to the agent, or back to nobody."""
     conversation = await session.get(Conversation, item.conversation_id)
-    if conversation is None or conversation.assignee_id == agent_id:
-        return
-    previous = {"assignee_id": conversation.assignee_id, "team_id": conversation.team_id}
-    conversation.assignee_id = agent_id
-    conversation.updated_at = clock.now()
-    await events.record(
-        session,
-        account_id=item.account_id,
-        type=CONVERSATION_ASSIGNED,
-        audience="conversation",
-        conversation_id=conversation.id,
-        contact_id=conversation.contact_id,
-        assignee_id=agent_id,
-        team_id=conversation.team_id,
-        actor_user_id=actor_user_id,
-        data={
-            "previous": previous,
-            "assignee_id": agent_id,
-            "team_id": conversation.team_id,
-            "work_item_id": item.id,
-        },
-        clock=clock,
-    )
+    if conversation is not None:
+        await conversations.assign(
+            session,
+            clock,
+            conversation,
+            agent_id,
+            conversation.team_id,
+            actor_user_id=actor_user_id,
+            context={"work_item_id": item.id},
+        )
 
 
 # Agents' answers ---------------------------------------------------------------------------
@@ -306,7 +254,7 @@ async def accept(
     await record(
         session,
         clock,
-        OFFER_ACCEPTED,
+        ev.OFFER_ACCEPTED,
         item,
         {"offer_id": offer.id},
         agent_id=offer.agent_id,
@@ -326,7 +274,7 @@ async def decline(
     await record(
         session,
         clock,
-        OFFER_DECLINED,
+        ev.OFFER_DECLINED,
         item,
         {"offer_id": offer.id, "reason": offer.reason},
         agent_id=offer.agent_id,
@@ -395,7 +343,7 @@ async def request_transfer(
     await record(
         session,
         clock,
-        WORK_TRANSFER_ASKED,
+        ev.WORK_TRANSFER_ASKED,
         item,
         {"to_queue_id": to_queue_id, "to_agent_id": to_agent_id, "note": note},
         actor_user_id=principal.user_id,
