@@ -14,9 +14,10 @@ from typing import Any
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.accounts.models import User
+from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
 from omnidesk.contacts.models import Contact
+from omnidesk.conversations import repository as conversations_repo
 from omnidesk.conversations import service as conversations
 from omnidesk.conversations.models import Conversation, ConversationTag
 from omnidesk.events import service as events
@@ -24,6 +25,7 @@ from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from omnidesk.routing import events as ev
+from omnidesk.routing import repository as repo
 from omnidesk.routing.models import ACTIVE_WORK, Offer, Queue, WorkItem
 
 
@@ -294,10 +296,8 @@ async def request_transfer(
     note: str | None,
 ) -> WorkItem:
     """Hand the conversation on to a queue or an agent; the router moves it next round."""
-    conversation = await session.scalar(
-        select(Conversation).where(
-            Conversation.id == conversation_id, Conversation.account_id == principal.account_id
-        )
+    conversation = await conversations_repo.get_in_account(
+        session, principal.account_id, conversation_id
     )
     if conversation is None:
         raise NotFound("conversation", field="conversation_id")
@@ -305,21 +305,14 @@ async def request_transfer(
         raise Forbidden("only the conversation's agent or a supervisor may transfer it")
     if (to_queue_id is None) == (to_agent_id is None):
         raise ValidationFailed("give to_queue_id or to_agent_id", field="to_queue_id")
-    if to_queue_id is not None:
-        found = await session.scalar(
-            select(Queue.id).where(
-                Queue.id == to_queue_id, Queue.account_id == principal.account_id
-            )
-        )
-        if found is None:
-            raise NotFound("queue", field="to_queue_id")
+    if (
+        to_queue_id is not None
+        and await repo.get(session, Queue, principal.account_id, to_queue_id) is None
+    ):
+        raise NotFound("queue", field="to_queue_id")
     if to_agent_id is not None:
-        agent = await session.scalar(
-            select(User.id).where(
-                User.id == to_agent_id, User.account_id == principal.account_id, User.active
-            )
-        )
-        if agent is None:
+        agent = await accounts_repo.get_user(session, principal.account_id, to_agent_id)
+        if agent is None or not agent.active:
             raise NotFound("user", field="to_agent_id")
     item = await session.scalar(
         select(WorkItem)
