@@ -82,18 +82,17 @@ async def existing_inbox_ids(
 # Defaults -------------------------------------------------------------------------------
 
 
-async def default_queue(session: AsyncSession, account_id: int) -> Queue | None:
-    return await session.scalar(
-        select(Queue).where(Queue.account_id == account_id, Queue.is_default.is_(True))
-    )
+#: The routing tables with an account default.
+Defaulted = TypeVar("Defaulted", Queue, RoutingProfile)
 
 
-async def default_profile(session: AsyncSession, account_id: int) -> RoutingProfile | None:
-    return await session.scalar(
-        select(RoutingProfile).where(
-            RoutingProfile.account_id == account_id, RoutingProfile.is_default.is_(True)
-        )
+async def default(
+    session: AsyncSession, model: type[Defaulted], account_id: int
+) -> Defaulted | None:
+    row: Defaulted | None = await session.scalar(
+        select(model).where(model.account_id == account_id, model.is_default.is_(True))
     )
+    return row
 
 
 # References -----------------------------------------------------------------------------

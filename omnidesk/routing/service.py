@@ -4,16 +4,18 @@ Admins write the configuration; everyone in the account reads what the agent des
 (rules: admins and supervisors). An agent sets their own presence, a supervisor anyone's.
 Every change records an event (see ``routing.events``) in the caller's transaction.
 
-The account's default queue and default routing profile are created on first need: the
-first one created is the default, and reading queues or profiles creates a sensible one when
-there is none. Exactly one of each is the default; the flag moves, it is never dropped.
+The account's default queue and default routing profile are created on first need (by the
+router when work arrives, or before the account's first own queue or profile, or when they
+are read); a new one is the default only when asked. Exactly one of each is the default; the
+flag moves, it is never dropped.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -392,45 +394,71 @@ async def ensure_default_profile(
 ) -> RoutingProfile:
     """The account's default profile, created (see DEFAULT_CAPACITY; voice exclusive)
     when there is none."""
-    found = await repo.default_profile(session, account_id)
+
+    def make(name: str, now: datetime) -> RoutingProfile:
+        return RoutingProfile(
+            account_id=account_id,
+            name=name,
+            capacity=dict(DEFAULT_CAPACITY),
+            exclusive_channels=["voice"],
+            auto_accept=False,
+            is_default=True,
+            created_at=now,
+            updated_at=now,
+        )
+
+    return await _ensure_default(
+        session, clock, account_id, RoutingProfile, DEFAULT_PROFILE_NAME, make
+    )
+
+
+async def _ensure_default(
+    session: AsyncSession,
+    clock: Clock,
+    account_id: int,
+    model: type[repo.Defaulted],
+    base_name: str,
+    make: Callable[[str, datetime], repo.Defaulted],
+) -> repo.Defaulted:
+    found = await repo.default(session, model, account_id)
     if found is not None:
         return found
-    actor = Principal.system(account_id)
-    name = DEFAULT_PROFILE_NAME
-    n = 1
-    while await repo.name_taken(session, RoutingProfile, account_id, name):
+    name, n = base_name, 1
+    while await repo.name_taken(session, model, account_id, name):
         n += 1
-        name = f"{DEFAULT_PROFILE_NAME} {n}"
-    now = clock.now()
-    profile = RoutingProfile(
-        account_id=account_id,
-        name=name,
-        capacity=dict(DEFAULT_CAPACITY),
-        exclusive_channels=["voice"],
-        auto_accept=False,
-        is_default=True,
-        created_at=now,
-        updated_at=now,
-    )
+        name = f"{base_name} {n}"
+    row = make(name, clock.now())
     try:
         # Added inside the savepoint: begin_nested() flushes what is pending before it, and
         # a failure there would take the whole transaction down.
         async with session.begin_nested():
-            session.add(profile)
+            session.add(row)
             await session.flush()
-    except IntegrityError:  # another request created it meanwhile
-        again = await repo.default_profile(session, account_id)
+    except IntegrityError:  # another transaction (the router, a request) made it meanwhile
+        again = await repo.default(session, model, account_id)
         if again is None:
             raise
         return again
+    created, key = (
+        (ev.QUEUE_CREATED, "queue_id") if model is Queue else (ev.PROFILE_CREATED, "profile_id")
+    )
     await _record(
         session,
         clock,
-        actor,
-        ev.PROFILE_CREATED,
-        {"profile_id": profile.id, "name": profile.name, "is_default": True},
+        Principal.system(account_id),
+        created,
+        {key: row.id, "name": row.name, "is_default": True},
     )
-    return profile
+    return row
+
+
+async def _take_default(
+    session: AsyncSession, model: type[repo.Defaulted], account_id: int
+) -> None:
+    current = await repo.default(session, model, account_id)
+    if current is not None:
+        current.is_default = False
+        await session.flush()
 
 
 async def list_profiles(
@@ -438,13 +466,6 @@ async def list_profiles(
 ) -> Sequence[RoutingProfile]:
     await ensure_default_profile(session, clock, actor.account_id)
     return await repo.list_all(session, RoutingProfile, actor.account_id)
-
-
-async def _take_default_profile(session: AsyncSession, actor: Principal) -> None:
-    current = await repo.default_profile(session, actor.account_id)
-    if current is not None:
-        current.is_default = False
-        await session.flush()
 
 
 async def create_profile(
@@ -459,7 +480,7 @@ async def create_profile(
     await ensure_default_profile(session, clock, actor.account_id)
     is_default = data.is_default
     if data.is_default:
-        await _take_default_profile(session, actor)
+        await _take_default(session, RoutingProfile, actor.account_id)
     now = clock.now()
     profile = RoutingProfile(
         account_id=actor.account_id,
@@ -507,7 +528,7 @@ async def update_profile(
             field="is_default",
         )
     if data.is_default and not profile.is_default:
-        await _take_default_profile(session, actor)
+        await _take_default(session, RoutingProfile, actor.account_id)
         profile.is_default = True
     profile.capacity = dict(capacity)
     profile.exclusive_channels = sorted(set(exclusive))
@@ -631,65 +652,34 @@ async def get_queue(session: AsyncSession, actor: Principal, queue_id: int) -> Q
 
 async def ensure_default_queue(session: AsyncSession, clock: Clock, account_id: int) -> Queue:
     """The account's default queue, created (always open, no skills) when there is none."""
-    found = await repo.default_queue(session, account_id)
-    if found is not None:
-        return found
-    name = DEFAULT_QUEUE_NAME
-    n = 1
-    while await repo.name_taken(session, Queue, account_id, name):
-        n += 1
-        name = f"{DEFAULT_QUEUE_NAME} {n}"
-    now = clock.now()
-    queue = Queue(
-        account_id=account_id,
-        name=name,
-        priority_bonus=0,
-        business_hours_id=None,
-        out_of_hours_action="keep_waiting",
-        out_of_hours_message="",
-        required_skills=[],
-        selection_policy="longest_idle",
-        offer_timeout_s=30,
-        wrap_up_s=0,
-        max_missed_offers=0,
-        sticky_days=0,
-        sticky_window_s=0,
-        overflow_steps=[],
-        is_default=True,
-        created_at=now,
-        updated_at=now,
-    )
-    try:
-        # Added inside the savepoint: begin_nested() flushes what is pending before it, and
-        # a failure there would take the whole transaction down.
-        async with session.begin_nested():
-            session.add(queue)
-            await session.flush()
-    except IntegrityError:  # another request created it meanwhile
-        again = await repo.default_queue(session, account_id)
-        if again is None:
-            raise
-        return again
-    await _record(
-        session,
-        clock,
-        Principal.system(account_id),
-        ev.QUEUE_CREATED,
-        {"queue_id": queue.id, "name": queue.name, "is_default": True},
-    )
-    return queue
+
+    def make(name: str, now: datetime) -> Queue:
+        return Queue(
+            account_id=account_id,
+            name=name,
+            priority_bonus=0,
+            business_hours_id=None,
+            out_of_hours_action="keep_waiting",
+            out_of_hours_message="",
+            required_skills=[],
+            selection_policy="longest_idle",
+            offer_timeout_s=30,
+            wrap_up_s=0,
+            max_missed_offers=0,
+            sticky_days=0,
+            sticky_window_s=0,
+            overflow_steps=[],
+            is_default=True,
+            created_at=now,
+            updated_at=now,
+        )
+
+    return await _ensure_default(session, clock, account_id, Queue, DEFAULT_QUEUE_NAME, make)
 
 
 async def list_queues(session: AsyncSession, clock: Clock, actor: Principal) -> Sequence[Queue]:
     await ensure_default_queue(session, clock, actor.account_id)
     return await repo.list_all(session, Queue, actor.account_id)
-
-
-async def _take_default_queue(session: AsyncSession, actor: Principal) -> None:
-    current = await repo.default_queue(session, actor.account_id)
-    if current is not None:
-        current.is_default = False
-        await session.flush()
 
 
 async def create_queue(
@@ -707,7 +697,7 @@ async def create_queue(
     await ensure_default_queue(session, clock, actor.account_id)
     is_default = data.is_default
     if data.is_default:
-        await _take_default_queue(session, actor)
+        await _take_default(session, Queue, actor.account_id)
     now = clock.now()
     queue = Queue(
         account_id=actor.account_id,
@@ -756,7 +746,7 @@ async def update_queue(
             field="is_default",
         )
     if data.is_default and not queue.is_default:
-        await _take_default_queue(session, actor)
+        await _take_default(session, Queue, actor.account_id)
         queue.is_default = True
     for key, value in {**given, "out_of_hours_message": values["out_of_hours_message"]}.items():
         setattr(queue, key, value)
