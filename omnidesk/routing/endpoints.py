@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from omnidesk.kit.errors import ValidationFailed
 from omnidesk.kit.types import RowId
 from omnidesk.routing import hours, service, stats, work
+from omnidesk.routing import repository as repo
 from omnidesk.routing.models import BusinessHours, Offer, Queue, RoutingRule, WorkItem
 from omnidesk.routing.schemas import (
     AgentOut,
@@ -592,7 +593,7 @@ def _offer_out(offer: Offer, item: WorkItem) -> OfferOut:
     description="The caller's pending offers; supervisors and admins see every agent's.",
 )
 async def list_offers(principal: PrincipalDep, session: SessionDep) -> list[OfferOut]:
-    return [_offer_out(o, i) for o, i in await work.list_offers(session, principal)]
+    return [_offer_out(o, i) for o, i in await repo.list_offers(session, principal)]
 
 
 @router.post(

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts.models import User
+from omnidesk.accounts.principal import Principal
+from omnidesk.contacts.models import Contact
+from omnidesk.conversations.models import Conversation, ConversationTag
 from omnidesk.inboxes.models import Inbox
 from omnidesk.routing.models import (
+    ACTIVE_WORK,
     AgentSkill,
     AgentState,
     AwayReason,
     BusinessHours,
+    Offer,
     Queue,
     RoutingProfile,
     RoutingRule,
@@ -197,3 +203,148 @@ async def replace_agent_skills(
 async def queue_has_work(session: AsyncSession, queue_id: int) -> bool:
     found = await session.scalar(select(WorkItem.id).where(WorkItem.queue_id == queue_id).limit(1))
     return found is not None
+
+
+# The router's work ---------------------------------------------------------------------
+
+
+async def unrouted(
+    session: AsyncSession, account_id: int, limit: int
+) -> Sequence[tuple[Conversation, str | None]]:
+    """Open conversations nobody holds and no WorkItem carries yet, oldest first."""
+    active = exists().where(
+        WorkItem.conversation_id == Conversation.id, WorkItem.status.in_(ACTIVE_WORK)
+    )
+    rows = await session.execute(
+        select(Conversation, Inbox.channel_type)
+        .outerjoin(Inbox, Inbox.id == Conversation.inbox_id)
+        .where(
+            Conversation.account_id == account_id,
+            Conversation.status == "open",
+            Conversation.assignee_id.is_(None),
+            ~active,
+        )
+        .order_by(Conversation.created_at, Conversation.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def facts_of(
+    session: AsyncSession, conversations: Sequence[Conversation]
+) -> tuple[dict[int, frozenset[str]], dict[int, dict[str, Any]]]:
+    """Tags per conversation and attributes per contact, for the routing rules."""
+    ids = [c.id for c in conversations]
+    tags: dict[int, set[str]] = {i: set() for i in ids}
+    for conversation_id, tag in await session.execute(
+        select(ConversationTag.conversation_id, ConversationTag.tag).where(
+            ConversationTag.conversation_id.in_(ids)
+        )
+    ):
+        tags[conversation_id].add(tag)
+    contact_ids = sorted({c.contact_id for c in conversations})
+    attributes = {
+        cid: dict(attrs or {})
+        for cid, attrs in await session.execute(
+            select(Contact.id, Contact.attributes).where(Contact.id.in_(contact_ids))
+        )
+    }
+    return {i: frozenset(t) for i, t in tags.items()}, attributes
+
+
+async def last_agents(
+    session: AsyncSession, account_id: int, contact_ids: Sequence[int], since: datetime
+) -> dict[int, tuple[int, datetime]]:
+    """The agent who last took work of each contact since then, and when."""
+    if not contact_ids:
+        return {}
+    rows = await session.execute(
+        select(WorkItem.contact_id, WorkItem.agent_id, WorkItem.assigned_at)
+        .where(
+            WorkItem.account_id == account_id,
+            WorkItem.contact_id.in_(sorted(set(contact_ids))),
+            WorkItem.agent_id.is_not(None),
+            WorkItem.assigned_at >= since,
+        )
+        .order_by(WorkItem.assigned_at.desc(), WorkItem.id.desc())
+    )
+    out: dict[int, tuple[int, datetime]] = {}
+    for contact_id, agent_id, assigned_at in rows:
+        if agent_id is not None and assigned_at is not None:
+            out.setdefault(contact_id, (agent_id, assigned_at))
+    return out
+
+
+async def active_items(session: AsyncSession, account_id: int) -> Sequence[WorkItem]:
+    rows = await session.scalars(
+        select(WorkItem)
+        .where(WorkItem.account_id == account_id, WorkItem.status.in_(ACTIVE_WORK))
+        .order_by(WorkItem.id)
+    )
+    return rows.all()
+
+
+async def ended_elsewhere(
+    session: AsyncSession, account_id: int
+) -> Sequence[tuple[WorkItem, Conversation]]:
+    """Active WorkItems whose conversation was resolved, or taken or handed on by hand."""
+    rows = await session.execute(
+        select(WorkItem, Conversation)
+        .join(Conversation, Conversation.id == WorkItem.conversation_id)
+        .where(
+            WorkItem.account_id == account_id,
+            WorkItem.status.in_(ACTIVE_WORK),
+            (Conversation.status != "open")
+            | and_(WorkItem.status != "assigned", Conversation.assignee_id.is_not(None))
+            | and_(
+                WorkItem.status == "assigned",
+                Conversation.assignee_id.is_distinct_from(WorkItem.agent_id),
+            ),
+        )
+        .order_by(WorkItem.id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def offers_by_id(
+    session: AsyncSession, ids: Sequence[int], *, lock: bool
+) -> dict[int, Offer]:
+    if not ids:
+        return {}
+    query = select(Offer).where(Offer.id.in_(sorted(ids))).order_by(Offer.id)
+    if lock:
+        # An agent's answer waits for this round: it then finds the offer timed out or not.
+        query = query.with_for_update()
+    return {o.id: o for o in await session.scalars(query)}
+
+
+async def items_by_id(session: AsyncSession, ids: Sequence[int]) -> dict[int, WorkItem]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(WorkItem).where(WorkItem.id.in_(sorted(set(ids)))))
+    return {w.id: w for w in rows}
+
+
+async def list_offers(session: AsyncSession, principal: Principal) -> list[tuple[Offer, WorkItem]]:
+    """The caller's pending offers; a supervisor's view holds every agent's."""
+    query = (
+        select(Offer, WorkItem)
+        .join(WorkItem, WorkItem.id == Offer.work_item_id)
+        .where(Offer.account_id == principal.account_id, Offer.status == "pending")
+    )
+    if not principal.is_supervisor:
+        query = query.where(Offer.agent_id == principal.user_id)
+    return [(row[0], row[1]) for row in await session.execute(query.order_by(Offer.id))]
+
+
+async def pending_transfers(session: AsyncSession, account_id: int) -> Sequence[WorkItem]:
+    rows = await session.scalars(
+        select(WorkItem)
+        .where(
+            WorkItem.account_id == account_id,
+            WorkItem.status.in_(ACTIVE_WORK),
+            WorkItem.pending_transfer.is_not(None),
+        )
+        .order_by(WorkItem.id)
+    )
+    return rows.all()

@@ -230,7 +230,7 @@ class RouterRuntime:
         self._accounts[account_id] = account
         await self._configure(session, account_id, account, out)
         now = self.clock.now().timestamp()
-        items = await work.active_items(session, account_id)
+        items = await repo.active_items(session, account_id)
         pending = await session.scalars(
             select(Offer).where(Offer.account_id == account_id, Offer.status == "pending")
         )
@@ -255,7 +255,7 @@ class RouterRuntime:
     ) -> None:
         # Offers made earlier in this round have no row yet, nor an answer.
         open_offers = [o for o in account.engine.open_offers() if o in account.offer_rows]
-        rows = await work.offers_by_id(
+        rows = await repo.offers_by_id(
             session, [account.offer_rows[o] for o in open_offers], lock=not self.db.is_sqlite
         )
         for offer_id in open_offers:
@@ -276,7 +276,7 @@ class RouterRuntime:
         out: list[engine.Decision],
     ) -> None:
         router = account.engine
-        for item, conversation in await work.ended_elsewhere(session, account_id):
+        for item, conversation in await repo.ended_elsewhere(session, account_id):
             state = router.item_state(item.id)
             if state == "assigned":
                 out.extend(router.complete(item.id, now))
@@ -301,7 +301,7 @@ class RouterRuntime:
         out: list[engine.Decision],
     ) -> None:
         """Transfers asked through the API: the engine moves the work, the rows follow."""
-        for item in await work.pending_transfers(session, account_id):
+        for item in await repo.pending_transfers(session, account_id):
             asked, item.pending_transfer = item.pending_transfer or {}, None
             router = account.engine
             to_queue, to_agent = asked.get("to_queue_id"), asked.get("to_agent_id")
@@ -348,7 +348,7 @@ class RouterRuntime:
         now: float,
         out: list[engine.Decision],
     ) -> None:
-        found = await work.unrouted(session, account_id, BATCH)
+        found = await repo.unrouted(session, account_id, BATCH)
         if not found:
             return
         default = await routing.ensure_default_queue(session, self.clock, account_id)
@@ -357,10 +357,10 @@ class RouterRuntime:
         rule_rows = [
             routing.to_rule(r) for r in await repo.list_all(session, RoutingRule, account_id)
         ]
-        tags, attributes = await work.facts_of(session, [c for c, _ in found])
+        tags, attributes = await repo.facts_of(session, [c for c, _ in found])
         queues = {q.id: q for q in await repo.list_all(session, Queue, account_id)}
         sticky_days = max((q.sticky_days for q in queues.values()), default=0)
-        last = await work.last_agents(
+        last = await repo.last_agents(
             session,
             account_id,
             [c.contact_id for c, _ in found] if sticky_days else [],
@@ -420,14 +420,14 @@ class RouterRuntime:
         decisions: Sequence[engine.Decision],
     ) -> None:
         item_ids = [d.item_id for d in decisions if hasattr(d, "item_id")]
-        items = await work.items_by_id(session, item_ids)
+        items = await repo.items_by_id(session, item_ids)
         offer_rows = [
             account.offer_rows[d.offer_id]
             for d in decisions
             if isinstance(d, engine.OfferTimedOut | engine.OfferWithdrawn)
             and d.offer_id in account.offer_rows
         ]
-        offers = await work.offers_by_id(session, offer_rows, lock=False)
+        offers = await repo.offers_by_id(session, offer_rows, lock=False)
         now = self.clock.now()
         # The round's new offers in one INSERT: their ids go into their events.
         made = {
