@@ -25,6 +25,7 @@ from omnidesk.realtime import endpoints as realtime
 from omnidesk.routing import endpoints as routing
 from omnidesk.settings import Settings
 from omnidesk.web.errors import ERROR_RESPONSES, install_error_handlers
+from omnidesk.web.lane import FastLane
 from omnidesk.web.middleware import RequestContextMiddleware
 
 DESCRIPTION = """
@@ -59,6 +60,8 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.container = container
+    # The last added is the outermost: request ids, logs and metrics wrap the fast lane too.
+    app.add_middleware(FastLane, routes=api_channel.LANE)
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
 

@@ -62,6 +62,11 @@ def _bearer_token(authorization: str | None) -> str | None:
 
 
 async def current_principal(request: Request, container: ContainerDep) -> Principal:
+    return await principal_of(request, container)
+
+
+async def principal_of(request: Request, container: Container) -> Principal:
+    """The caller of ``request`` (401/403 otherwise); what :data:`PrincipalDep` gives."""
     found = await authenticate(
         container,
         authorization=request.headers.get("authorization"),

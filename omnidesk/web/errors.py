@@ -40,34 +40,40 @@ def _field_of(loc: Sequence[Any]) -> str | None:
     return ".".join(str(p) for p in parts) or None
 
 
+def omnidesk_error_response(exc: OmnideskError, path: str) -> JSONResponse:
+    log.info(
+        "request_refused",
+        status=exc.status_code,
+        code=exc.code,
+        field=exc.field,
+        path=path,
+        reason=exc.message,
+    )
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+    return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+
+
+def validation_error_response(errors: Sequence[Any], path: str) -> JSONResponse:
+    """422 for pydantic's errors, whose ``loc`` starts with where the value was (body…)."""
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    field = _field_of(first.get("loc", ()))
+    message = str(first.get("msg", "invalid request"))
+    details = [
+        {"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", ""))}
+        for e in errors[:20]
+    ]
+    log.info("request_invalid", path=path, field=field, reason=message)
+    return JSONResponse(error_body("validation_error", message, field, details), status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OmnideskError)
     async def _omnidesk_error(request: Request, exc: OmnideskError) -> JSONResponse:
-        log.info(
-            "request_refused",
-            status=exc.status_code,
-            code=exc.code,
-            field=exc.field,
-            path=request.url.path,
-            reason=exc.message,
-        )
-        headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
-        return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+        return omnidesk_error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = _field_of(first.get("loc", ()))
-        message = str(first.get("msg", "invalid request"))
-        details = [
-            {"field": _field_of(e.get("loc", ())), "message": str(e.get("msg", ""))}
-            for e in errors[:20]
-        ]
-        log.info("request_invalid", path=request.url.path, field=field, reason=message)
-        return JSONResponse(
-            error_body("validation_error", message, field, details), status_code=422
-        )
+        return validation_error_response(exc.errors(), request.url.path)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -81,10 +87,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("request_failed", path=request.url.path)
-        return JSONResponse(
-            error_body("internal_error", "something went wrong on our side"), status_code=500
-        )
+        return unexpected_error_response(request.url.path)
+
+
+def unexpected_error_response(path: str) -> JSONResponse:
+    """500, logged with the exception being handled."""
+    log.exception("request_failed", path=path)
+    return JSONResponse(
+        error_body("internal_error", "something went wrong on our side"), status_code=500
+    )
 
 
 class ErrorOut(BaseModel):
