@@ -467,6 +467,23 @@ class CpuSnapshot:
     database: dict[int, float] = field(default_factory=dict)
     redis: float | None = None
     machine: tuple[float, float] | None = None
+    #: The server's inbound batches so far: (messages, batches), from its /metrics.
+    batches: tuple[float, float] | None = None
+
+
+async def _batches(ctx: Context) -> tuple[float, float] | None:
+    """Group commit's batches so far (``omnidesk_inbound_batch_size``; one process only)."""
+    response = await ctx.pool[0].request("GET", "/metrics")
+    if not response.ok:
+        return None
+    found: dict[str, float] = {}
+    for line in response.body.decode().splitlines():
+        name, _, value = line.partition(" ")
+        if name in ("omnidesk_inbound_batch_size_sum", "omnidesk_inbound_batch_size_count"):
+            found[name] = float(value)
+    if len(found) != 2:
+        return None
+    return found["omnidesk_inbound_batch_size_sum"], found["omnidesk_inbound_batch_size_count"]
 
 
 async def _cpu_snapshot(ctx: Context) -> CpuSnapshot:
@@ -482,6 +499,7 @@ async def _cpu_snapshot(ctx: Context) -> CpuSnapshot:
         database=database,
         redis=await redis_cpu_s(ctx.config.redis_url),
         machine=machine_cpu_s(),
+        batches=await _batches(ctx) if ctx.config.server_processes == 1 else None,
     )
 
 
@@ -525,6 +543,12 @@ def _cpu_report(start: CpuSnapshot, end: CpuSnapshot, messages: int) -> dict[str
         total = end.machine[1] - start.machine[1]
         report["machine_busy_pct"] = round(100 * busy / total, 1) if total > 0 else None
         report["other_processes_s"] = r(max(busy - accounted, 0.0))
+    if start.batches is not None and end.batches is not None:
+        batches = end.batches[1] - start.batches[1]
+        report["inbound_batches"] = int(batches)
+        report["inbound_mean_batch"] = (
+            round((end.batches[0] - start.batches[0]) / batches, 1) if batches else None
+        )
     return report
 
 
