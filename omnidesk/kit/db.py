@@ -139,14 +139,6 @@ def _number_new_rows(session: Session, _context: Any, _instances: Any) -> None:
             row.id = top + offset
 
 
-def _stored(row: Any) -> bool:
-    """Inserted by the unit of work (one added in a savepoint that was rolled back is not
-    persistent any more), or by a statement of its own (it has an id, not being in the
-    session)."""
-    state = inspect(row)
-    return bool(state.persistent or (state.transient and row.id is not None))
-
-
 class _SqliteSession(Session):
     pass
 
@@ -218,7 +210,8 @@ class Database:
                 await session.rollback()
                 raise
             callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT_KEY, [])
-            events = [e for e in session.info.pop(PENDING_EVENTS_KEY, []) if _stored(e)]
+            # An event added inside a savepoint that was rolled back is no longer persistent.
+            events = [e for e in session.info.pop(PENDING_EVENTS_KEY, []) if inspect(e).persistent]
         if self._announce is not None:
             if events or callbacks:
                 self._announce(events, callbacks)
