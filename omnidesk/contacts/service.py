@@ -477,6 +477,11 @@ async def owners_of(
     return owners
 
 
+def is_phone_kind(kind: str) -> bool:
+    """Whether handles of this kind are phone numbers (normalised with a default region)."""
+    return kind in _PHONE_KINDS
+
+
 async def phone_regions(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, str]:
     return {account_id: await phone_region(session, account_id) for account_id in set(account_ids)}
 

@@ -104,6 +104,9 @@ class ReceiveResult:
     message: Message
     conversation: Conversation
     created: bool
+    #: The message as :class:`MessageOut` JSON, when this transaction stored it (its event's
+    #: payload): the channel's answer reuses it instead of building it again.
+    message_json: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -195,7 +198,8 @@ async def receive_inbound_many(
             created.append((p, message, conversation))
     await session.flush()  # every new message in one INSERT
     for p, message, conversation in created:
-        await _announce(session, clock, p, message, conversation, storage)
+        payload = await _announce(session, clock, p, message, conversation, storage)
+        outcomes[p.index] = ReceiveResult(message, conversation, True, payload["message"])
     if duplicates:  # already received: answered with the stored message, in one query
         of = await repo.get_many(session, {message.conversation_id for _, message in duplicates})
         for index, message in duplicates:
@@ -224,7 +228,10 @@ async def _checked(
 ) -> list[_Pending]:
     """The items whose inbox and sender are acceptable; the others get their error."""
     found = await inboxes_repo.get_inboxes(session, (item.inbox_id for item in items))
-    regions = await contacts.phone_regions(session, (item.account_id for item in items))
+    # Only phone numbers need their account's default region: most batches have none.
+    regions = await contacts.phone_regions(
+        session, (item.account_id for item in items if _has_phone_number(item))
+    )
     pending = []
     for index, item in enumerate(items):
         inbox = found.get(item.inbox_id)
@@ -235,12 +242,20 @@ async def _checked(
                 raise ValidationFailed(
                     f"this inbox is not an {item.channel_type} inbox", field="inbox_id"
                 )
-            kind, value = _sender_handle(item, regions[item.account_id])
+            kind, value = _sender_handle(
+                item, regions.get(item.account_id, contacts.DEFAULT_PHONE_REGION)
+            )
         except OmnideskError as exc:
             outcomes[index] = exc
             continue
         pending.append(_Pending(index, item, inbox, kind, value))
     return pending
+
+
+def _has_phone_number(item: InboundItem) -> bool:
+    sender = item.inbound.sender
+    kinds = [sender.kind, *(kind for kind, _ in sender.extra_identities)]
+    return any(contacts.is_phone_kind(kind) for kind in kinds)
 
 
 def _sender_handle(item: InboundItem, region: str) -> tuple[str, str]:
@@ -332,8 +347,9 @@ async def _announce(
     message: Message,
     conversation: Conversation,
     storage: Storage | None,
-) -> None:
-    """Attachments, the conversation's activity and status, and the event of a new message."""
+) -> dict[str, Any]:
+    """Attachments, the conversation's activity and status, and the event of a new message;
+    returns the event's payload."""
     stored = []
     for item in p.item.inbound.attachments:
         if storage is None:
@@ -355,13 +371,15 @@ async def _announce(
     _touch(conversation, message.created_at)
     if conversation.status in ("resolved", "snoozed", "pending"):
         await _set_status(session, clock, conversation, "open", actor_user_id=None)
+    payload = message_payload(message, stored)
     await events.record(
         session,
         type="message.received",
-        data=message_payload(message, stored),
+        data=payload,
         clock=clock,
         **_visibility(conversation),
     )
+    return payload
 
 
 async def _conversation_for(

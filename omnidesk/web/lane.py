@@ -86,10 +86,19 @@ class _BodyInvalid(Exception):
 
 
 async def json_body(request: Request, model: type[Body]) -> Body:
-    """The body validated as ``model``, with FastAPI's 422s: parsed first, then validated
-    in Python mode from attributes, as FastAPI does (its errors are worded that way)."""
+    """The body validated as ``model``, with FastAPI's 422s.
+
+    A valid body is validated straight from its JSON (the quickest); an invalid one again
+    the way FastAPI does it, parsed first, then validated in Python mode from attributes,
+    so that the errors are worded alike.
+    """
+    raw = await request.body()
     try:
-        document = json.loads(await request.body())
+        return model.model_validate_json(raw)
+    except ValidationError:
+        pass
+    try:
+        document = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise _BodyInvalid(
             [

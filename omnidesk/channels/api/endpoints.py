@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response, status
@@ -71,10 +72,14 @@ async def _receive(
         handle_fields=tuple(f"sender.{name}" for _, name, _ in body.sender.handles()),
     )
     result = await container.inbound.receive(item)
-    # Serialised here, once: the model was built from the stored row, so FastAPI's second
+    # Serialised here, once, from the event's payload when there is one: FastAPI's second
     # validation of the response would only repeat the work (this endpoint is the busiest).
+    if result.message_json is not None:
+        content = json.dumps(result.message_json, separators=(",", ":"), ensure_ascii=False)
+    else:
+        content = conversations.message_out(result.message).model_dump_json()
     return Response(
-        conversations.message_out(result.message).model_dump_json(),
+        content,
         status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         media_type="application/json",
     )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,3 +163,29 @@ async def test_ids_and_text_a_database_cannot_hold_are_422_not_500(
         response = await post_inbound(client, tenant, inbox["id"], **change)
         assert response.status_code == 422, response.text
         assert response.json()["field"] == field
+
+
+async def test_a_senders_phone_is_read_in_the_accounts_region_alongside_other_senders(
+    client: httpx.AsyncClient, tenant: Tenant, db: Database
+) -> None:
+    """Only batches with a phone number read the account's region: a batch mixing senders
+    by phone and by external id still reads each number in its account's region."""
+    from omnidesk.accounts.models import Account
+
+    async with db.transaction() as session:
+        account = await session.get(Account, tenant.account_id)
+        assert account is not None
+        account.settings = {"default_phone_region": "GB"}
+    inbox = await make_api_inbox(client, tenant, None)
+    by_phone, by_id = await asyncio.gather(
+        post_inbound(
+            client, tenant, inbox["id"], external_id="p-1", sender={"phone": "020 7946 0958"}
+        ),
+        post_inbound(client, tenant, inbox["id"], external_id="p-2", sender={"external_id": "c-9"}),
+    )
+    assert by_phone.status_code == by_id.status_code == 201, (by_phone.text, by_id.text)
+    async with db.sessionmaker() as session:
+        phones = (
+            await session.scalars(select(Identity.value).where(Identity.kind == "phone"))
+        ).all()
+    assert phones == ["+442079460958"]
