@@ -1,15 +1,22 @@
 """Wiring: builds the container of long-lived services and starts and stops them.
 
 One place decides which implementations run: the in-memory or Redis broker, the embedded
-job runner or none (when `omnidesk worker` processes do the work).
+job runner or none (when `omnidesk worker` processes do the work), the embedded router or
+none (when `omnidesk router` processes route). ``run_alone`` runs such a process of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from omnidesk.accounts.cache import TokenCache
 from omnidesk.channels import delivery as channel_delivery
@@ -17,18 +24,25 @@ from omnidesk.conversations import tasks as conversation_tasks
 from omnidesk.conversations.inbound import InboundWriter
 from omnidesk.jobs.runner import JobRunner
 from omnidesk.kit.clock import Clock, SystemClock
-from omnidesk.kit.db import Database
+from omnidesk.kit.db import Database, create_null_pool_engine
 from omnidesk.kit.lease import lease_for
+from omnidesk.kit.migrate import alembic_config
 from omnidesk.kit.ratelimit import RateLimiter
 from omnidesk.kit.security import SecretBox
 from omnidesk.kit.storage import LocalStorage, Storage
 from omnidesk.realtime.backends import make_broker
 from omnidesk.realtime.broker import Broker
 from omnidesk.realtime.hub import Hub
-from omnidesk.routing.router import RouterRuntime
+from omnidesk.realtime.liveness import SignsOfLife
+from omnidesk.routing import live_stats, liveness
+from omnidesk.routing.router import LEASE_NAME, RouterRuntime
 from omnidesk.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+#: Exit status of a process of its own when the schema is behind the code: it migrates
+#: nothing, `omnidesk migrate` comes first.
+EXIT_SCHEMA_OUTDATED = 3
 
 
 @dataclass
@@ -52,7 +66,15 @@ class Container:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
+def build_container(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    run_router: bool | None = None,
+    router_shards: Collection[int] | None = None,
+) -> Container:
+    """``run_router`` (default: ``routing.embedded``) adds the router, leading the shards in
+    ``router_shards`` (default: every shard) whose leases it can take."""
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     container = Container(
@@ -67,7 +89,9 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     db.event_sinks.append(container.token_cache.on_events)  # a revocation applies at once
     # --- realtime wiring ---------------------------------------------------------------
     broker = make_broker(settings)
-    container.broker, container.hub = broker, Hub(broker)
+    # The users with a socket open here are seen (AgentState.last_seen_at) by any router.
+    signs_of_life = SignsOfLife(db, clock, every_s=settings.routing.heartbeat_s)
+    container.broker, container.hub = broker, Hub(broker, signs_of_life=signs_of_life)
     container.db.event_sinks.append(container.hub.publish_events)  # after each commit
     # --- jobs wiring -------------------------------------------------------------------
     container.jobs = JobRunner(db, settings, clock, secret_box=container.secret_box)
@@ -77,17 +101,37 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     # --- inbound wiring ----------------------------------------------------------------
     container.inbound = InboundWriter(db, clock, container.storage, **_writer_options(db))
     # --- routing wiring ----------------------------------------------------------------
-    if settings.routing.embedded:
-        container.router = RouterRuntime(
-            db,
-            clock,
-            seed=settings.routing.seed,
-            sweep_s=settings.routing.sweep_s,
-            # One router for all the processes of an installation: the others stand by.
-            lease=lease_for(settings.database_url, "omnidesk-router", settings.data_dir),
-        )
+    if settings.routing.embedded if run_router is None else run_router:
+        container.router = make_router(settings, db, clock, shards=router_shards)
         db.event_sinks.append(container.router.on_events)  # committed changes wake it up
+        liveness.attach(container.router, settings.routing)  # lost connections: agents offline
+        live_stats.attach(container.router, settings.routing, container.hub.publish_ephemeral)
     return container
+
+
+def make_router(
+    settings: Settings, db: Database, clock: Clock, *, shards: Collection[int] | None = None
+) -> RouterRuntime:
+    """A router with a lease per account shard it may lead (``shards``, default all): of
+    all the processes of an installation, the holder of a shard's lease routes its
+    accounts, the others stand by for it."""
+    count = settings.routing.shards
+    leases = {
+        shard: lease_for(
+            settings.database_url,
+            LEASE_NAME.format(shard=shard, shards=count),
+            settings.data_dir,
+        )
+        for shard in (range(count) if shards is None else sorted(set(shards)))
+    }
+    return RouterRuntime(
+        db,
+        clock,
+        seed=settings.routing.seed,
+        sweep_s=settings.routing.sweep_s,
+        shards=count,
+        leases=leases,
+    )
 
 
 def _writer_options(db: Database) -> dict[str, Any]:
@@ -98,6 +142,59 @@ def _writer_options(db: Database) -> dict[str, Any]:
     # meanwhile, so no lingering. Two writers: one alone stalls behind a slow commit (a
     # checkpoint), and more split the batches and cost more CPU per message.
     return {"concurrency": 2, "linger_s": 0.0}
+
+
+async def schema_is_current(url: str) -> bool:
+    """True when the database is at the code's migration head."""
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+    def current(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    engine = create_null_pool_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(current) == heads
+    finally:
+        await engine.dispose()
+
+
+async def run_alone(
+    settings: Settings,
+    role: str,
+    *,
+    run_jobs: bool,
+    run_router: bool | None = None,
+    router_shards: Collection[int] | None = None,
+    until: asyncio.Event | None = None,
+    stopping: Callable[[Container], Awaitable[None]] | None = None,
+    **details: Any,
+) -> int:
+    """A process without HTTP (`omnidesk worker`, `omnidesk router`): the container with
+    what ``run_jobs`` and ``run_router`` ask for, until ``until`` is set or SIGTERM/SIGINT
+    arrives. It refuses a schema behind the code (it migrates nothing); ``stopping`` lets
+    work in progress finish before the container stops. Returns the exit status."""
+    if not await schema_is_current(settings.database_url):
+        log.error("schema_outdated", hint="run `omnidesk migrate` first")
+        return EXIT_SCHEMA_OUTDATED
+    until = until or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, until.set)
+    container = build_container(settings, run_router=run_router, router_shards=router_shards)
+    try:
+        await start(container, run_jobs=run_jobs)
+        log.info(f"{role}_started", **details)
+        await until.wait()
+        log.info(f"{role}_stopping")
+        if stopping is not None:
+            await stopping(container)
+    finally:
+        await stop(container)
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+    return 0
 
 
 async def start(container: Container, *, run_jobs: bool | None = None) -> None:

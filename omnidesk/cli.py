@@ -116,6 +116,47 @@ def worker(
     raise typer.Exit(status)
 
 
+@app.command()
+def router(
+    shard: list[int] | None = typer.Option(
+        None,
+        "--shard",
+        metavar="SHARD",
+        help="Lead only this account shard (repeat for several); default: every shard of "
+        "OMNIDESK_ROUTING__SHARDS.",
+    ),
+) -> None:
+    """Run the router only (scale-out), until SIGTERM/SIGINT; run `omnidesk migrate` first.
+
+    It leads the shards whose leases it takes and stands by for the others, taking over
+    within a second when their router dies. Start `omnidesk serve` with
+    OMNIDESK_ROUTING__EMBEDDED=false when routers run apart.
+    """
+    from omnidesk.bootstrap import run_alone
+    from omnidesk.kit.logging import configure_logging
+
+    settings = _settings()
+    shards = settings.routing.shards
+    if shard and not all(0 <= s < shards for s in shard):
+        console.print(f"[red]--shard must be between 0 and {shards - 1}[/red]")
+        raise typer.Exit(2)
+    configure_logging(json=settings.json_logs, level=settings.log_level)
+    status = asyncio.run(
+        run_alone(
+            settings,
+            "router",
+            run_jobs=False,
+            run_router=True,
+            router_shards=shard or None,
+            shards=shards,
+            lead=sorted(set(shard)) if shard else "all",
+        )
+    )
+    if status:
+        console.print("[red]the database schema is not up to date: run `omnidesk migrate`[/red]")
+    raise typer.Exit(status)
+
+
 @app.command("create-admin")
 def create_admin(
     email: str = typer.Option(..., help="The admin's email address (their login)."),

@@ -38,6 +38,26 @@ class RoutingSettings(BaseModel):
     sweep_s: float = Field(default=2.0, gt=0)
     #: Seeds the router's tie-breaks: the same inputs give the same decisions.
     seed: int = 0
+    #: Account shards: account ``a`` belongs to shard ``a % shards``, and each shard has one
+    #: active router (the holder of its lease). Every router of an installation must be
+    #: given the same number (docs/routing.md, "Running routers").
+    shards: int = Field(default=1, ge=1, le=1024)
+    #: Seconds between two refreshes of ``last_seen_at`` for the agents with a websocket open
+    #: in a server process (one UPDATE per process and period).
+    heartbeat_s: float = Field(default=15.0, gt=0)
+    #: Seconds an agent who is not offline may go unseen (websocket closed, process gone)
+    #: before the router sets them offline (``connection_lost``) and re-routes their offers.
+    connection_grace_s: float = Field(default=60.0, gt=0)
+    #: Seconds between two ``routing.stats`` messages to supervisors' websockets (sent only
+    #: when the statistics changed).
+    live_stats_s: float = Field(default=5.0, gt=0)
+
+    @model_validator(mode="after")
+    def _grace_outlasts_heartbeats(self) -> RoutingSettings:
+        if self.connection_grace_s <= self.heartbeat_s:
+            # Every connected agent would look gone between two refreshes.
+            raise ValueError("routing.connection_grace_s must be longer than routing.heartbeat_s")
+        return self
 
 
 class JobSettings(BaseModel):

@@ -25,6 +25,7 @@ from omnidesk.accounts.schemas import (
 from omnidesk.events import service as events
 from omnidesk.kit.errors import NotFound
 from omnidesk.kit.types import RowId
+from omnidesk.routing import service as routing
 from omnidesk.web.auth import SESSION_COOKIE, PrincipalDep
 from omnidesk.web.deps import ClockDep, ContainerDep, SessionDep, SettingsDep
 
@@ -73,13 +74,21 @@ async def login(
 
 
 @auth.post(
-    "/logout", status_code=status.HTTP_204_NO_CONTENT, summary="End the current browser session"
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="End the current browser session",
+    description="When it was the user's last live session, their routing presence becomes "
+    "`offline` (reason `logged_out`) and their open offers go to other agents.",
 )
 async def logout(
     principal: PrincipalDep, response: Response, session: SessionDep, clock: ClockDep
 ) -> None:
     if principal.session_id is not None:
-        await service.logout(session, clock, principal.session_id)
+        last = await service.logout(session, clock, principal.session_id)
+        if last and principal.user_id is not None:
+            # Gone until they log in again: offline in this transaction, and the router
+            # (woken by the event) gives their open offers to others.
+            await routing.log_out(session, clock, principal.account_id, principal.user_id)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 

@@ -95,6 +95,21 @@ async def revoke_sessions_of(session: AsyncSession, user_id: int, now: datetime)
     )
 
 
+async def has_live_session(session: AsyncSession, user_id: int, now: datetime) -> bool:
+    """Whether the user is still logged in somewhere: a browser session not revoked nor
+    expired."""
+    found = await session.scalar(
+        select(UserSession.id)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def get_token_by_hash(session: AsyncSession, token_hash: str) -> ApiToken | None:
     return await session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
 

@@ -175,10 +175,15 @@ async def login(
     return NewSession(user=user, token=token, csrf_token=csrf, record=record)
 
 
-async def logout(session: AsyncSession, clock: Clock, session_id: int) -> None:
+async def logout(session: AsyncSession, clock: Clock, session_id: int) -> bool:
+    """End a browser session. True when it was the user's last live one: they have left
+    (the caller takes them out of routing); an API token's revocation is no such thing."""
     record = await session.get(UserSession, session_id)
-    if record is not None and record.revoked_at is None:
-        record.revoked_at = clock.now()
+    if record is None or record.revoked_at is not None:
+        return False
+    record.revoked_at = clock.now()
+    await session.flush()
+    return not await repo.has_live_session(session, record.user_id, clock.now())
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,21 @@ class Inbound:
 
 
 @dataclass(frozen=True)
+class Departure:
+    """A customer who left before being served (a chat visitor gone, a caller who hung up),
+    normalised: found by the same sender handle and thread as their messages.
+
+    Channels hand it to ``conversations.service.report_departure``, which records
+    ``conversation.contact_left``; the router then counts the waiting work as abandoned.
+    """
+
+    sender: InboundSender
+    thread_id: str | None = None
+    #: The provider's or caller's words for why (``hung_up``, ``closed_chat``…), kept for reports.
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Outbound:
     """One message to a customer, ready for the provider."""
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.accounts.principal import Principal
 from omnidesk.conversations.models import Attachment, Conversation, ConversationTag, Message
 from omnidesk.conversations.schemas import ConversationFilters
+from omnidesk.events.models import Event
 from omnidesk.kit.pagination import Cursor
 
 
@@ -269,3 +270,39 @@ async def unattached(
         )
     )
     return rows.all()
+
+
+async def contacts_left(
+    session: AsyncSession, conversation_ids: Iterable[int], *, left: str, received: str
+) -> dict[int, datetime]:
+    """The conversations whose contact left (event type ``left``) after their last message
+    (event type ``received``), and when they left. Event ids, not times: two facts in the
+    same instant keep the order in which they were recorded."""
+    wanted = sorted(set(conversation_ids))
+    if not wanted:
+        return {}
+    latest: dict[int, dict[str, int]] = {}
+    for conversation_id, kind, last_id in await session.execute(
+        select(Event.conversation_id, Event.type, func.max(Event.id))
+        .where(Event.conversation_id.in_(wanted), Event.type.in_((left, received)))
+        .group_by(Event.conversation_id, Event.type)
+    ):
+        if conversation_id is not None:
+            latest.setdefault(conversation_id, {})[kind] = last_id
+    departures = [
+        ids[left] for ids in latest.values() if left in ids and ids[left] > ids.get(received, 0)
+    ]
+    if not departures:
+        return {}
+    rows = await session.execute(
+        select(Event.conversation_id, Event.created_at).where(Event.id.in_(departures))
+    )
+    return {conversation_id: at for conversation_id, at in rows if conversation_id is not None}
+
+
+async def lock_conversation(session: AsyncSession, conversation_id: int) -> None:
+    """Row-lock the conversation until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time anyway)."""
+    await session.execute(
+        select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
+    )

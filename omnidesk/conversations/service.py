@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
-from omnidesk.channels.base import Inbound
+from omnidesk.channels.base import Departure, Inbound
 from omnidesk.contacts import service as contacts
 from omnidesk.contacts.models import Contact
 from omnidesk.conversations import repository as repo
+from omnidesk.conversations.events import CONTACT_LEFT, MESSAGE_RECEIVED
 from omnidesk.conversations.models import Attachment, Conversation, Message
 from omnidesk.conversations.schemas import (
     AttachmentOut,
@@ -36,7 +37,7 @@ from omnidesk.events import service as events
 from omnidesk.inboxes import repository as inboxes_repo
 from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs import outbox, timers
-from omnidesk.kit.clock import Clock
+from omnidesk.kit.clock import Clock, ensure_utc
 from omnidesk.kit.db import serialises_writers
 from omnidesk.kit.errors import (
     NotFound,
@@ -374,7 +375,7 @@ async def _announce(
     payload = message_payload(message, stored)
     await events.record(
         session,
-        type="message.received",
+        type=MESSAGE_RECEIVED,
         data=payload,
         clock=clock,
         **_visibility(conversation),
@@ -613,6 +614,22 @@ async def _set_status(
     )
 
 
+async def change_status(
+    session: AsyncSession,
+    clock: Clock,
+    conversation: Conversation,
+    status: str,
+    *,
+    actor_user_id: int | None,
+) -> None:
+    """Move the conversation to ``status`` (not ``snoozed``: that needs a timer), on behalf
+    of ``actor_user_id`` or, with None, of the system (the router closing out of hours)."""
+    if status == "snoozed":
+        raise ValueError("snoozing needs a snoozed_until: use update_conversation")
+    await _set_status(session, clock, conversation, status, actor_user_id)
+    conversation.updated_at = clock.now()
+
+
 async def wake(session: AsyncSession, clock: Clock, conversation_id: int) -> bool:
     """The snooze timer fired: reopen the conversation if it is still snoozed and due."""
     conversation = await session.get(Conversation, conversation_id)
@@ -685,6 +702,57 @@ async def post_message(
         **_visibility(conversation),
     )
     return message, attachments
+
+
+async def post_system_message(
+    session: AsyncSession,
+    clock: Clock,
+    conversation: Conversation,
+    body: str,
+    *,
+    meta: dict[str, Any] | None = None,
+) -> Message | None:
+    """A message from the contact centre itself (an out-of-hours reply), delivered through
+    the conversation's inbox like an agent's reply: an outbox row in this transaction.
+
+    Plain text only: it is never rendered as HTML. It does not count as the first response
+    (an automatic answer is not an agent's). None when the conversation has no channel.
+    """
+    if conversation.inbox_id is None:
+        return None
+    now = clock.now()
+    message = Message(
+        account_id=conversation.account_id,
+        conversation_id=conversation.id,
+        inbox_id=conversation.inbox_id,
+        direction="outbound",
+        kind="message",
+        sender_type="system",
+        sender_id=None,
+        body=scrub_text(body),
+        delivery_status="queued",
+        meta=dict(meta or {}),
+        created_at=now,
+    )
+    session.add(message)
+    await session.flush()
+    _touch(conversation, now)
+    await outbox.enqueue(
+        session,
+        clock,
+        kind=DELIVER_JOB,
+        payload={"message_id": message.id},
+        idempotency_key=f"message:{message.id}",
+        account_id=conversation.account_id,
+    )
+    await events.record(
+        session,
+        type="message.created",
+        clock=clock,
+        data=message_payload(message),
+        **_visibility(conversation),
+    )
+    return message
 
 
 async def record_delivery(
@@ -819,3 +887,92 @@ async def get_attachment(
     ):
         raise NotFound("attachment")
     return attachment
+
+
+# Customers who leave ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContactLeft:
+    conversation: Conversation
+    #: When the customer left (the first report, for a repeated one).
+    left_at: datetime
+    #: False: already reported since the customer's last message; nothing was changed.
+    recorded: bool
+
+
+async def contact_left(
+    session: AsyncSession,
+    clock: Clock,
+    conversation: Conversation,
+    *,
+    reason: str | None = None,
+) -> ContactLeft:
+    """The customer left (a chat visitor gone, a caller who hung up), whatever the channel.
+
+    Records ``conversation.contact_left``. A conversation still waiting for an agent (open,
+    nobody holds it) becomes ``pending`` — waiting for the customer, reopened by their next
+    message — and the router ends its work as *abandoned*; one an agent holds only gets the
+    event (the agent sees the customer go). Idempotent: reported again before the customer
+    writes again, nothing changes.
+    """
+    if not serialises_writers(session):
+        # Two reports at once: the second waits, then finds the first.
+        await repo.lock_conversation(session, conversation.id)
+    already = await repo.contacts_left(
+        session, [conversation.id], left=CONTACT_LEFT, received=MESSAGE_RECEIVED
+    )
+    if conversation.id in already:
+        return ContactLeft(conversation, ensure_utc(already[conversation.id]), recorded=False)
+    waiting = conversation.status == "open" and conversation.assignee_id is None
+    await events.record(
+        session,
+        type=CONTACT_LEFT,
+        clock=clock,
+        data={"reason": reason, "status": conversation.status, "waiting": waiting},
+        **_visibility(conversation),
+    )
+    if waiting:
+        await change_status(session, clock, conversation, "pending", actor_user_id=None)
+    return ContactLeft(conversation, clock.now(), recorded=True)
+
+
+async def report_departure(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    account_id: int,
+    inbox_id: int,
+    departure: Departure,
+    channel_type: str | None = None,
+    handle_field: str | None = None,
+) -> ContactLeft:
+    """A channel's report of a customer who left, found like their messages: by the sender's
+    handle and the thread in that inbox. NotFound for an unknown inbox (or another
+    account's), an unknown customer or no such conversation; ValidationFailed (on
+    ``handle_field``) for a handle that is not valid."""
+    inbox = (await inboxes_repo.get_inboxes(session, [inbox_id])).get(inbox_id)
+    if inbox is None or inbox.account_id != account_id:
+        raise NotFound("inbox")
+    if channel_type is not None and inbox.channel_type != channel_type:
+        raise ValidationFailed(f"this inbox is not an {channel_type} inbox", field="inbox_id")
+    sender = departure.sender
+    try:
+        value = contacts.normalise_identity(
+            sender.kind, sender.value, await contacts.phone_region(session, account_id)
+        )
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field=handle_field or exc.field) from None
+    contact = (await contacts.owners_of(session, account_id, [(sender.kind, value)])).get(
+        (sender.kind, value)
+    )
+    conversation = None
+    if contact is not None and departure.thread_id:
+        conversation = await repo.find_thread(session, account_id, inbox.id, departure.thread_id)
+        if conversation is not None and conversation.contact_id != contact.id:
+            conversation = None  # another customer's thread is not theirs to leave
+    elif contact is not None:
+        conversation = await repo.latest_for_contact(session, account_id, inbox.id, contact.id)
+    if conversation is None:
+        raise NotFound("conversation")
+    return await contact_left(session, clock, conversation, reason=departure.reason)

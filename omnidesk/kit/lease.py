@@ -4,6 +4,13 @@ The lease is held for as long as the holder's process (and its connection) lives
 killed leader releases it at once, without a timeout to wait out: a PostgreSQL session
 advisory lock on a connection of its own, or, with SQLite (one machine), a ``flock`` on a
 file next to the database.
+
+A holder that lost its lease (its lease connection cut while its other connections still
+work) goes on believing it leads until it next asks :meth:`Lease.held`. Work guarded by a
+lease therefore also calls :meth:`Lease.confirm` inside its own transaction, just before
+committing: on PostgreSQL that asks the server whether the lease connection still holds the
+lock, which narrows the window in which a deposed holder can write to one round trip
+(docs/adr/0008-router-runtime.md, "Fencing").
 """
 
 from __future__ import annotations
@@ -16,7 +23,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 log = structlog.get_logger(__name__)
 
@@ -28,6 +37,10 @@ class Lease(Protocol):
 
     async def held(self) -> bool:
         """Whether this process still holds it (its connection may have died)."""
+        ...
+
+    async def confirm(self, session: AsyncSession) -> bool:
+        """Whether the lease is still held, as the database sees it from ``session``."""
         ...
 
     async def release(self) -> None: ...
@@ -46,6 +59,8 @@ class PostgresLease:
         self._key = lock_key(name)
         self._conn: Any = None
         self._held = False
+        #: The server process of the lease connection: the lock's holder in ``pg_locks``.
+        self._pid: int | None = None
 
     async def acquire(self) -> bool:
         import asyncpg  # type: ignore[import-untyped]  # the URL's driver, only where used
@@ -58,6 +73,7 @@ class PostgresLease:
             self._held = bool(
                 await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self._key)
             )
+            self._pid = self._conn.get_server_pid() if self._held else None
         except (OSError, asyncpg.PostgresError) as exc:
             log.warning("lease_unavailable", error=repr(exc))
             await self._drop()
@@ -73,6 +89,22 @@ class PostgresLease:
             await self._drop()
         return self._held
 
+    async def confirm(self, session: AsyncSession) -> bool:
+        if not self._held or self._pid is None:
+            return False
+        # A bigint advisory key shows in pg_locks as its high and low 32 bits, objsubid 1.
+        high, low = divmod(self._key & 0xFFFF_FFFF_FFFF_FFFF, 1 << 32)
+        return bool(
+            await session.scalar(
+                text(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND granted AND pid = :pid AND classid = :high AND objid = :low"
+                    " AND objsubid = 1)"
+                ),
+                {"pid": self._pid, "high": high, "low": low},
+            )
+        )
+
     async def release(self) -> None:
         if self._conn is not None and self._held and not self._conn.is_closed():
             with contextlib.suppress(Exception):
@@ -80,7 +112,7 @@ class PostgresLease:
         await self._drop()
 
     async def _drop(self) -> None:
-        self._held = False
+        self._held, self._pid = False, None
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
@@ -106,6 +138,10 @@ class FileLease:
         return True
 
     async def held(self) -> bool:
+        return self._fd is not None
+
+    async def confirm(self, session: AsyncSession) -> bool:
+        # A flock lives as long as its descriptor: nobody else can take it meanwhile.
         return self._fd is not None
 
     async def release(self) -> None:

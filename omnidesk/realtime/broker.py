@@ -6,6 +6,11 @@ scale-out), held to the same contract by ``tests/realtime/test_broker_contract.p
 A broker is lossy by design: the event log is the source of truth. A subscriber that falls
 behind, or whose backend lost its connection, is closed with a reason instead of silently
 missing events; its owner resumes from the last event id it handled.
+
+Besides events, a broker carries **ephemeral messages** (:func:`ephemeral`): dicts without
+an ``id``, with an event's ``audience`` to say who may see them and the websocket frame to
+send as is. They are not in the event log, so nobody gets them on resuming: live figures
+(``routing.stats``) that the next one replaces.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ DEFAULT_MAX_PENDING = 1000
 
 CloseReason = Literal["closed", "overflowed", "broker_lost"]
 EventDict = dict[str, Any]
+
+
+def ephemeral(audience: str, message: dict[str, Any]) -> EventDict:
+    """A live-only message for the subscribers allowed to see an event of ``audience``."""
+    return {"audience": audience, "message": message}
 
 
 class BrokerUnavailable(Exception):

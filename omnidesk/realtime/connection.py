@@ -1,4 +1,5 @@
-"""One authenticated agent websocket: hello, replay, live events, heartbeats, pings.
+"""One authenticated agent websocket: hello, replay, live events and ephemeral messages,
+heartbeats, pings.
 
 No gap, no duplicate: the connection joins the fan-out (whose broker subscription for the
 account is then live) before the event log is read, so an event committed meanwhile is in the
@@ -86,7 +87,7 @@ class AgentConnection:
 
     async def serve(self, after: int | None) -> None:
         """Run until either side closes; ``after`` is the client's last seen event id."""
-        self.hub.connected()
+        self.hub.connected(self.principal)
         try:
             try:
                 subscription = await self.hub.fanout.join(self.principal)
@@ -98,7 +99,7 @@ class AgentConnection:
             if code is not None:
                 await close(self.websocket, code)
         finally:
-            self.hub.disconnected()
+            self.hub.disconnected(self.principal)
 
     async def send(self, message: dict[str, Any]) -> None:
         async with self._sending:  # the stream, the listener and the heartbeat all send
@@ -130,8 +131,13 @@ class AgentConnection:
         await self.send(hello)
         replayed = set() if after is None else await self._replay(after, latest - DEDUPE_WINDOW)
         async for event in subscription:
-            if event["id"] in replayed:
-                replayed.discard(event["id"])
+            event_id = event.get("id")
+            if event_id is None:  # an ephemeral message (broker.ephemeral): live only
+                if may_see(self.principal, event):
+                    await self.send(event["message"])
+                continue
+            if event_id in replayed:
+                replayed.discard(event_id)
                 continue
             if may_see(self.principal, event):  # the fan-out chose already: the last gate
                 await self.send({"type": "event", "event": event})

@@ -9,7 +9,16 @@ token is refused at connect; clients reconnect to re-authenticate.
 Query ``?last_event_id=N`` replays every event after N the user may see, then goes live.
 
 Server messages: ``hello {user_id, last_event_id}``, ``event {event}``, ``heartbeat {at}``,
-``pong``, ``error {code, message, field}``. Client messages: ``auth``, ``ping``.
+``pong``, ``error {code, message, field}``; to supervisors and admins only, ``routing.stats
+{stats}`` (the body of ``GET /api/v1/routing/stats`` without parameters), every
+``routing.live_stats_s`` while it changes — live only: not an event, not in the event log,
+not replayed on resuming. Client messages: ``auth``, ``ping``.
+
+An open socket is the agent's sign of life for routing: while it is open the server
+refreshes their ``last_seen_at``; unseen for ``routing.connection_grace_s``, an agent who
+is not offline is set offline (``connection_lost``) and their offers go to others
+(docs/routing.md, "Presence and lost connections").
+
 Close codes: 4400 bad query, 4401 unauthenticated, 4403 foreign Origin, 1013 fell behind
 (reconnect with last_event_id), 1012 server stopping, 1011 server error.
 """

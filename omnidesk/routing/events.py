@@ -41,3 +41,5 @@ WORK_OVERFLOWED = "work_item.overflowed"
 WORK_ENDED = "work_item.ended"
 WORK_TRANSFER_ASKED = "work_item.transfer_requested"
 WORK_TRANSFERRED = "work_item.transferred"
+#: New work entered a closed queue and got its out-of-hours action (once per closed period).
+WORK_OUT_OF_HOURS = "work_item.out_of_hours"

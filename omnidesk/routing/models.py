@@ -124,6 +124,11 @@ class AgentState(Base):
     presence: Mapped[str] = mapped_column(String(16), default="offline")
     reason: Mapped[str | None] = mapped_column(String(200))
     since: Mapped[datetime]
+    #: The last sign of life of the agent's desktop: refreshed while a websocket of theirs is
+    #: open, and when they set their presence. None until their first websocket: an agent
+    #: never seen connected (an integration driving presence through the API) is not watched
+    #: for a lost connection (``routing/liveness.py``).
+    last_seen_at: Mapped[datetime | None]
 
 
 class AwayReason(IdMixin, Base):

@@ -12,8 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.accounts.models import User
 from omnidesk.accounts.principal import Principal
 from omnidesk.contacts.models import Contact
-from omnidesk.conversations.models import Conversation, ConversationTag
+from omnidesk.conversations import events as conversation_events
+from omnidesk.conversations import repository as conversations_repo
+from omnidesk.conversations.models import Conversation, ConversationTag, Message
+from omnidesk.events.models import Event
 from omnidesk.inboxes.models import Inbox
+from omnidesk.kit.clock import ensure_utc
 from omnidesk.routing.models import (
     ACTIVE_WORK,
     AgentSkill,
@@ -348,3 +352,76 @@ async def pending_transfers(session: AsyncSession, account_id: int) -> Sequence[
         .order_by(WorkItem.id)
     )
     return rows.all()
+
+
+# Out of hours ------------------------------------------------------------------------------
+
+
+async def out_of_hours_applied(
+    session: AsyncSession, conversation_ids: Sequence[int], event_type: str
+) -> dict[int, set[str | None]]:
+    """For each conversation, the closed periods (named by their ``opens_at``) in which an
+    out-of-hours action was applied to it."""
+    applied: dict[int, set[str | None]] = {}
+    if not conversation_ids:
+        return applied
+    rows = await session.execute(
+        select(Event.conversation_id, Event.data).where(
+            Event.conversation_id.in_(sorted(set(conversation_ids))), Event.type == event_type
+        )
+    )
+    for conversation_id, data in rows:
+        if conversation_id is not None:
+            applied.setdefault(conversation_id, set()).add((data or {}).get("opens_at"))
+    return applied
+
+
+async def brought_by_customer(
+    session: AsyncSession, conversation_ids: Sequence[int], new_item_ids: Sequence[int]
+) -> set[int]:
+    """The conversations whose new work a customer's message brought: they have an inbound
+    message, and no earlier WorkItem of theirs was enqueued after it (work that an agent
+    handed back to routing re-enters without one)."""
+    wanted = sorted(set(conversation_ids))
+    if not wanted:
+        return set()
+    last_message = await session.execute(
+        select(Message.conversation_id, func.max(Message.created_at))
+        .where(Message.conversation_id.in_(wanted), Message.direction == "inbound")
+        .group_by(Message.conversation_id)
+    )
+    last_item: dict[int, datetime] = {
+        conversation_id: enqueued
+        for conversation_id, enqueued in await session.execute(
+            select(WorkItem.conversation_id, func.max(WorkItem.enqueued_at))
+            .where(
+                WorkItem.conversation_id.in_(wanted),
+                WorkItem.id.not_in(sorted(set(new_item_ids))),
+            )
+            .group_by(WorkItem.conversation_id)
+        )
+    }
+    brought = set()
+    for conversation_id, written in last_message:
+        previous = last_item.get(conversation_id)
+        if written is not None and (
+            previous is None or ensure_utc(previous) <= ensure_utc(written)
+        ):
+            brought.add(conversation_id)
+    return brought
+
+
+# Abandonment -------------------------------------------------------------------------------
+
+
+async def contacts_left(
+    session: AsyncSession, conversation_ids: Sequence[int]
+) -> dict[int, datetime]:
+    """The conversations whose customer left after their last message, and when they left
+    (``conversation.contact_left``, recorded by the channels)."""
+    return await conversations_repo.contacts_left(
+        session,
+        conversation_ids,
+        left=conversation_events.CONTACT_LEFT,
+        received=conversation_events.MESSAGE_RECEIVED,
+    )

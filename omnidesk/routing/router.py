@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
@@ -25,7 +25,7 @@ from omnidesk.accounts.models import Account
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.db import Database
 from omnidesk.kit.lease import Lease
-from omnidesk.routing import engine, loader, rules, work
+from omnidesk.routing import after_hours, engine, live_stats, liveness, loader, rules, work
 from omnidesk.routing import events as ev
 from omnidesk.routing import repository as repo
 from omnidesk.routing import service as routing
@@ -35,8 +35,11 @@ log = structlog.get_logger(__name__)
 
 #: Seconds between two sweeps when nothing wakes the router (a missed wake-up costs this).
 SWEEP_S = 2.0
-#: Seconds between a standby router's attempts to take the lease.
+#: Seconds between a router's attempts to take the lease of a shard it does not hold.
 STANDBY_RETRY_S = 1.0
+#: The lease of one account shard. The count is part of the name: every router of an
+#: installation must be given the same number of shards.
+LEASE_NAME = "omnidesk-router-shard-{shard}-of-{shards}"
 #: New WorkItems taken per account and round: a backlog is routed over several rounds.
 BATCH = 500
 #: Event types after which the router looks again (configuration, presence, conversations).
@@ -44,6 +47,10 @@ BATCH = 500
 WAKING_PREFIXES = ("routing.", "agent.", "user.", "conversation.", "offer.")
 #: Event types after which the account's queues and agents are read again.
 CONFIG_PREFIXES = ("routing.queue.", "routing.profile.", "agent.", "user.")
+
+
+class _Deposed(Exception):
+    """The lease of the shard being routed is no longer held: roll the round back."""
 
 
 @dataclass
@@ -57,6 +64,9 @@ class _Account:
 
 
 class RouterRuntime:
+    """Routes the accounts of the shards whose leases it holds (account ``a``: shard
+    ``a % shards``), and keeps trying to take the others'."""
+
     def __init__(
         self,
         db: Database,
@@ -64,12 +74,19 @@ class RouterRuntime:
         *,
         seed: int = 0,
         sweep_s: float = SWEEP_S,
-        lease: Lease | None = None,
+        shards: int = 1,
+        leases: Mapping[int, Lease] | None = None,
     ):
+        if shards < 1 or (leases is not None and not set(leases) <= set(range(shards))):
+            raise ValueError(f"leases for shards of 0..{shards - 1} only")
         self.db = db
-        #: Only the holder routes; without a lease this process is the only router.
-        self.lease = lease
-        self.leading = lease is None
+        self.shards = shards
+        #: The shards this router may lead, each with its lease; without leases this process
+        #: is the only router and leads every shard.
+        self.leases = dict(leases) if leases is not None else None
+        #: The shards it leads now.
+        self.led: set[int] = set(range(shards)) if leases is None else set()
+        self._retry_at = 0.0  # when to try again for the shards it does not lead (loop time)
         self.clock = clock
         self.seed = seed
         self.sweep_s = sweep_s
@@ -81,8 +98,14 @@ class RouterRuntime:
         self._in_round = False
         self._round_done = asyncio.Condition()
 
+    @property
+    def leading(self) -> bool:
+        """Whether it leads at least one shard."""
+        return bool(self.led)
+
     async def start(self) -> None:
         self._accounts.clear()
+        self._retry_at = 0.0
         self._wake = asyncio.Event()
         self._round_done = asyncio.Condition()
         self._task = asyncio.create_task(self._run(), name="router")
@@ -94,9 +117,11 @@ class RouterRuntime:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
-        if self.lease is not None:
-            await self.lease.release()
-            self.leading = False
+        if self.leases is not None:
+            for shard in sorted(self.led):
+                self._drop(shard)
+            for lease in self.leases.values():
+                await lease.release()
 
     async def on_events(self, events: list[Any]) -> None:
         """Event sink: committed changes that may give the router work."""
@@ -128,29 +153,49 @@ class RouterRuntime:
                 self._round_done.wait_for(lambda: self.rounds >= target), timeout_s
             )
 
-    async def _lead(self) -> bool:
-        """Take or keep the lease; a router that takes over rebuilds from the rows."""
-        if self.lease is None:
-            return True
-        if self.leading and await self.lease.held():
-            return True
-        if self.leading:
-            log.warning("router_lease_lost")
-        self.leading = await self.lease.acquire()
-        if self.leading:
-            log.info("router_leading")
-            self._accounts.clear()
-        return self.leading
+    async def _lead(self) -> set[int]:
+        """Keep the shards whose leases are still held and, every ``STANDBY_RETRY_S``, try
+        to take the others; a shard lost is dropped at once, one taken is rebuilt from the
+        rows. Returns the shards it leads."""
+        if self.leases is None:
+            return self.led
+        for shard in sorted(self.led):
+            if not await self.leases[shard].held():
+                log.warning("router_lease_lost", shard=shard, shards=self.shards)
+                self._drop(shard)
+        now = asyncio.get_running_loop().time()
+        if len(self.led) < len(self.leases) and now >= self._retry_at:
+            self._retry_at = now + STANDBY_RETRY_S
+            taken = [
+                shard
+                for shard, lease in sorted(self.leases.items())
+                if shard not in self.led and await lease.acquire()
+            ]
+            for shard in taken:
+                self._drop(shard)  # what it knew of the shard predates the other leader's work
+                self.led.add(shard)
+            if taken:
+                log.info("router_leading", shards=taken, of=self.shards, led=sorted(self.led))
+        return self.led
+
+    def _drop(self, shard: int) -> None:
+        """Stop routing a shard: its accounts' engines go (rebuilt from the rows if it
+        leads the shard again)."""
+        self.led.discard(shard)
+        for account_id in [a for a in self._accounts if a % self.shards == shard]:
+            del self._accounts[account_id]
 
     async def _run(self) -> None:
         while True:
             try:
-                leading = await self._lead()
+                led = await self._lead()
             except Exception:  # the database is away: stand by and try again
                 log.exception("router_lease_failed")
-                self.leading = False
-                leading = False
-            if not leading:
+                if self.leases is not None:
+                    for shard in sorted(self.led):
+                        self._drop(shard)  # a lease still held is found again next time
+                led = self.led
+            if not led:
                 await asyncio.sleep(STANDBY_RETRY_S)
                 continue
             self._wake.clear()
@@ -172,20 +217,45 @@ class RouterRuntime:
         deadlines = [
             d for a in self._accounts.values() if (d := a.engine.next_deadline()) is not None
         ]
-        if not deadlines:
-            return self.sweep_s
-        return max(0.0, min(self.sweep_s, min(deadlines) - now))
+        sleep_s = self.sweep_s
+        if self.leases is not None and len(self.led) < len(self.leases):
+            # Shards led by nobody (their router died) are taken within STANDBY_RETRY_S.
+            sleep_s = min(sleep_s, self._retry_at - asyncio.get_running_loop().time())
+        if deadlines:
+            sleep_s = min(sleep_s, min(deadlines) - now)
+        return max(0.0, sleep_s)
 
     async def round(self) -> None:
+        """One transaction per account of the shards it leads."""
         async with self.db.transaction() as session:
-            account_ids = list(await session.scalars(select(Account.id).order_by(Account.id)))
+            account_ids = list(
+                await session.scalars(
+                    select(Account.id)
+                    .where((Account.id % self.shards).in_(sorted(self.led)))
+                    .order_by(Account.id)
+                )
+            )
         for account_id in account_ids:
-            async with self.db.transaction() as session:
-                await self._route(session, account_id)
+            shard = account_id % self.shards
+            if shard not in self.led:
+                continue  # deposed earlier in this round
+            try:
+                async with self.db.transaction() as session:
+                    await self._route(session, account_id)
+                    await session.flush()
+                    # Fencing: commit only if the lease is still held as the database sees
+                    # it now; a router whose lease connection was cut writes nothing more.
+                    lease = self.leases[shard] if self.leases is not None else None
+                    if lease is not None and not await lease.confirm(session):
+                        raise _Deposed(shard)
+            except _Deposed:
+                log.warning("router_deposed", shard=shard, shards=self.shards)
+                self._drop(shard)  # its decisions were rolled back with the transaction
 
     # One account's round ------------------------------------------------------------------
 
     async def _route(self, session: AsyncSession, account_id: int) -> None:
+        await liveness.expire_lost_connections(self, session, account_id)
         account = self._accounts.get(account_id)
         out: list[engine.Decision] = []
         if account is None:
@@ -199,10 +269,13 @@ class RouterRuntime:
         await self._take_new_work(session, account_id, account, now, out)
         out.extend(account.engine.tick(now))
         await self._write(session, account_id, account, out)
+        await live_stats.publish_live_stats(self, session, account_id)
 
     async def _configure(
         self, session: AsyncSession, account_id: int, account: _Account, out: list[engine.Decision]
     ) -> None:
+        # Cleared first: a change committed while this reads the rows marks it stale again.
+        account.stale = False
         router = account.engine
         now = self.clock.now().timestamp()
         await routing.ensure_default_profile(session, self.clock, account_id)
@@ -221,7 +294,6 @@ class RouterRuntime:
             out.extend(
                 router.set_presence(config.agent_id, cast(engine.Presence, presence), now, reason)
             )
-        account.stale = False
 
     async def _rebuild(
         self, session: AsyncSession, account_id: int, out: list[engine.Decision]
@@ -276,21 +348,25 @@ class RouterRuntime:
         out: list[engine.Decision],
     ) -> None:
         router = account.engine
-        for item, conversation in await repo.ended_elsewhere(session, account_id):
+        ended = await repo.ended_elsewhere(session, account_id)
+        # Work no agent took yet whose customer left is abandoned; resolved by hand, cancelled.
+        left = await repo.contacts_left(session, [c.id for i, c in ended if i.status != "assigned"])
+        for item, conversation in ended:
             state = router.item_state(item.id)
             if state == "assigned":
                 out.extend(router.complete(item.id, now))
             elif state is not None:
-                out.extend(router.abandon(item.id, now))
-            item.status = "completed" if item.status == "assigned" else "cancelled"
+                out.extend(router.abandon(item.id, now))  # its open offer is withdrawn
+            if item.status == "assigned":
+                item.status = "completed"
+            else:  # no agent took it: an offer's agent does not stay on it
+                item.status = "abandoned" if conversation.id in left else "cancelled"
+                item.agent_id = None
             item.ended_at = self.clock.now()
-            await work.record(
-                session,
-                self.clock,
-                ev.WORK_ENDED,
-                item,
-                {"status": item.status, "conversation_status": conversation.status},
-            )
+            data = {"status": item.status, "conversation_status": conversation.status}
+            if item.status == "abandoned":
+                data["reason"] = "contact_left"
+            await work.record(session, self.clock, ev.WORK_ENDED, item, data)
 
     async def _transfer(
         self,
@@ -406,8 +482,17 @@ class RouterRuntime:
             session.add(item)
             created.append(item)
         await session.flush()
+        # Work entering a closed queue gets the queue's out-of-hours action (after_hours.py).
+        by_id = {c.id: c for c, _ in found}
+        plans = await after_hours.plan(session, self.clock, account_id, created, queues, by_id)
         for item in created:
-            await work.record(session, self.clock, ev.WORK_QUEUED, item, {"rule_id": item.rule_id})
+            plan = plans.get(item.id)
+            data = {"rule_id": item.rule_id, **(plan.queued_data() if plan else {})}
+            await work.record(session, self.clock, ev.WORK_QUEUED, item, data)
+            if plan is not None and await after_hours.carry_out(
+                session, self.clock, item, plan, queues[item.queue_id], by_id[item.conversation_id]
+            ):
+                continue  # closed with a message: it never waits for an agent
             out.extend(account.engine.enqueue(_engine_item(item), now))
 
     # Decisions written back ---------------------------------------------------------------

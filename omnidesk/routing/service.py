@@ -1011,6 +1011,9 @@ async def delete_away_reason(
 
 # Agents: presence, profile, skills ------------------------------------------------------
 
+#: The reason recorded with the presence of an agent set offline by their logging out.
+LOGGED_OUT = "logged_out"
+
 
 async def _user(session: AsyncSession, actor: Principal, user_id: int) -> User:
     user = await repo.get_user(session, actor.account_id, user_id)
@@ -1128,8 +1131,23 @@ async def set_presence(
         reason,
         actor_user_id=actor.user_id,
     )
+    state = await _state(session, clock, actor.account_id, user.id)
+    if actor.user_id == user.id and state.last_seen_at is not None:
+        # A sign of life of a watched agent (routing/liveness.py); a supervisor's is not one.
+        state.last_seen_at = clock.now()
     await session.flush()
     return await get_agent(session, clock, actor, user.id)
+
+
+async def log_out(session: AsyncSession, clock: Clock, account_id: int, user_id: int) -> None:
+    """The agent ended their last browser session: offline (``logged_out``), so that their
+    open offers go to others at once; work they accepted stays theirs (docs/routing.md)."""
+    state = (await repo.agent_states(session, account_id, [user_id])).get(user_id)
+    if state is None or state.presence == "offline":
+        return  # never routed to, or already out: nothing to record
+    await change_presence(
+        session, clock, account_id, user_id, "offline", LOGGED_OUT, actor_user_id=user_id
+    )
 
 
 async def set_agent_profile(

@@ -1,7 +1,10 @@
 """Live queue and agent statistics for the wallboard, from the router's rows.
 
 Definitions (docs/routing.md): a WorkItem is *answered* when an agent took it and
-*abandoned* when the customer left first. With threshold T, ``service_level`` is
+*abandoned* when the customer left first (their channel reported it: the router then ends the
+work ``abandoned``, its wait being from enqueued to ended). Work resolved or closed while
+waiting — by an agent, or by the queue's out-of-hours ``close`` — is *cancelled*: neither
+answered nor abandoned. With threshold T, ``service_level`` is
 answered within T ÷ (answered + abandoned after T) — a customer who gives up within T is
 not held against the centre — and ``service_level_abandon_inclusive`` is answered within T
 ÷ (answered + every abandoned). ASA is the mean wait of the answered.
@@ -56,9 +59,9 @@ async def live(
             stats.answered_within_threshold += wait <= threshold_s
             waits[item.queue_id].append(wait)
         elif item.status == "abandoned":
-            assert item.ended_at is not None
             stats.abandoned += 1
-            waited = (ensure_utc(item.ended_at) - enqueued).total_seconds()
+            left = ensure_utc(item.ended_at) if item.ended_at is not None else now
+            waited = (left - enqueued).total_seconds()
             stats.abandoned_after_threshold += waited > threshold_s
     for queue_id, stats in per_queue.items():
         answered = stats.answered

@@ -34,6 +34,7 @@ BODIES: dict[str, Any] = {
         "sender": {"email": "mallory@example.com"},
         "body": "hi",
     },
+    "POST /api/v1/inboxes/{inbox_id}/contact-left": {"sender": {"email": "mallory@example.com"}},
     "PATCH /api/v1/contacts/{contact_id}": {"name": "x"},
     "POST /api/v1/contacts/{contact_id}/identities": {"kind": "email", "value": "m@example.com"},
     "POST /api/v1/contacts/{contact_id}/merge": {"contact_id": "{other_contact_id}"},

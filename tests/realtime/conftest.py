@@ -24,6 +24,7 @@ from websockets.typing import Origin
 
 from omnidesk.app import create_app
 from omnidesk.bootstrap import Container
+from omnidesk.kit.clock import Clock
 from omnidesk.kit.db import Database
 from omnidesk.realtime.hub import Hub
 from omnidesk.settings import Settings
@@ -72,10 +73,10 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def serve(settings: Settings) -> AsyncIterator[LiveServer]:
+async def serve(settings: Settings, clock: Clock | None = None) -> AsyncIterator[LiveServer]:
     """Start the app's lifespan, then uvicorn on a socket bound (and listening) beforehand,
     so that the server is usable as soon as this yields: no polling for readiness."""
-    app = create_app(settings)
+    app = create_app(settings, clock=clock)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.bind(("127.0.0.1", 0))
@@ -137,13 +138,13 @@ async def receive(websocket: ClientConnection) -> dict[str, Any]:
 
 
 async def next_event(websocket: ClientConnection) -> dict[str, Any]:
-    """The next event (heartbeats skipped)."""
+    """The next event (heartbeats and live statistics skipped)."""
     while True:
         message = await receive(websocket)
         if message["type"] == "event":
             event: dict[str, Any] = message["event"]
             return event
-        assert message["type"] == "heartbeat", message
+        assert message["type"] in ("heartbeat", "routing.stats"), message
 
 
 async def close_code(websocket: ClientConnection) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from omnidesk.realtime.backends import MemoryBroker, RedisBroker
-from omnidesk.realtime.broker import Broker, Subscription
+from omnidesk.realtime.broker import Broker, Subscription, ephemeral
 
 TIMEOUT_S = 5.0
 MakeBroker = Callable[..., Awaitable[Broker]]
@@ -143,3 +143,12 @@ async def test_stopping_closes_subscriptions(make_broker: MakeBroker) -> None:
     await broker.stop()
     assert [event async for event in subscription] == []
     assert subscription.closed_reason == "closed"
+
+
+async def test_an_ephemeral_message_travels_in_order_with_the_events(broker: Broker) -> None:
+    # No id: the websocket tells it from an event by that, and sends its frame as is.
+    stats = ephemeral("supervisors", {"type": "routing.stats", "stats": {"queues": [], "n": 1.5}})
+    async with await broker.subscribe(1) as subscription:
+        await broker.publish_many(1, [{"id": 1}, stats, {"id": 2}])
+        assert await take(subscription, 3) == [{"id": 1}, stats, {"id": 2}]
+    assert "id" not in stats

@@ -11,7 +11,13 @@ import pytest
 
 from omnidesk.accounts.principal import Principal
 from omnidesk.realtime.backends import MemoryBroker, RedisBroker
-from omnidesk.realtime.broker import Broker, BrokerUnavailable, CloseReason, Subscription
+from omnidesk.realtime.broker import (
+    Broker,
+    BrokerUnavailable,
+    CloseReason,
+    Subscription,
+    ephemeral,
+)
 from omnidesk.realtime.fanout import Fanout
 from omnidesk.realtime.hub import Hub
 
@@ -308,3 +314,23 @@ async def test_stopping_the_hub_closes_the_connections_without_asking_to_resume(
     for connection in connections:
         assert connection.closed_reason == "closed"  # its socket gets CLOSE_RESTART
     assert broker.subscriber_count(ACCOUNT) == 0
+
+
+async def test_an_ephemeral_message_for_supervisors_reaches_only_supervisors_and_admins(
+    any_broker: Broker,
+) -> None:
+    fanout = Fanout(any_broker)
+    stats = ephemeral("supervisors", {"type": "routing.stats", "stats": {}})
+    try:
+        connections = {name: await fanout.join(p) for name, p in PRINCIPALS.items()}
+        await any_broker.publish_many(ACCOUNT, [stats, marker(2)])
+        received: dict[str, list[dict[str, Any]]] = {name: [] for name in connections}
+        async with asyncio.timeout(TIMEOUT_S):
+            for name, connection in connections.items():
+                # Publishing order is kept: had it reached an agent, it came before the marker.
+                while (delivered := await anext(connection)).get("id") != 2:
+                    received[name].append(delivered)
+    finally:
+        await fanout.stop()
+    assert {name for name, messages in received.items() if messages} == {"ada", "sue"}
+    assert received["sue"] == [stats]

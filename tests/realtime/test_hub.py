@@ -104,3 +104,24 @@ async def test_stopping_publishes_the_backlog_first() -> None:
     async with asyncio.timeout(TIMEOUT_S):  # already delivered: no waiting involved
         assert [(await anext(subscription))["id"] for _ in range(2)] == [1, 2]
     subscription.close()
+
+
+async def test_an_ephemeral_message_is_published_behind_the_events_committed_before_it() -> None:
+    broker = MemoryBroker()
+    hub = Hub(broker)
+    await hub.start()
+    try:
+        async with await broker.subscribe(1) as subscription:
+            await hub.publish_events([event(1)])
+            hub.publish_ephemeral(1, "supervisors", {"type": "routing.stats", "stats": {}})
+            await hub.publish_events([event(2)])
+            async with asyncio.timeout(TIMEOUT_S):
+                received = [await anext(subscription) for _ in range(3)]
+    finally:
+        await hub.stop()
+    assert received[0]["id"] == 1
+    assert received[1] == {
+        "audience": "supervisors",
+        "message": {"type": "routing.stats", "stats": {}},
+    }
+    assert received[2]["id"] == 2

@@ -16,10 +16,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from omnidesk.app import create_app
+from omnidesk.bootstrap import make_router
 from omnidesk.conversations.models import Conversation
 from omnidesk.kit.clock import FrozenClock
 from omnidesk.kit.db import Database
-from omnidesk.kit.lease import lease_for
 from omnidesk.routing.models import Offer, WorkItem
 from omnidesk.routing.router import RouterRuntime
 from omnidesk.settings import RoutingSettings, Settings
@@ -385,9 +385,7 @@ async def test_one_router_leads_and_a_standby_takes_over_when_it_stops(
     desk: Desk, app: FastAPI, db: Database, settings: Settings, frozen: FrozenClock
 ) -> None:
     leader = _router(app)
-    standby = RouterRuntime(
-        db, frozen, lease=lease_for(settings.database_url, "omnidesk-router", settings.data_dir)
-    )
+    standby = make_router(settings, db, frozen)  # another process's router, on the same lease
     await standby.start()
     try:
         _agent_id, headers = await desk.agent()

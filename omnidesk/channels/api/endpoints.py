@@ -1,4 +1,5 @@
-"""Inbound for the API channel: your system posts a customer's message with an API token."""
+"""Inbound for the API channel: your system posts a customer's messages, and reports a customer
+who left, with an API token."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ from fastapi import APIRouter, Request, Response, status
 
 from omnidesk.accounts.principal import Principal
 from omnidesk.channels.api.adapter import ApiChannel, to_inbound
-from omnidesk.channels.api.schemas import ApiInboundIn
+from omnidesk.channels.api.schemas import ApiContactLeftIn, ApiContactLeftOut, ApiInboundIn
+from omnidesk.channels.base import Departure, InboundSender
 from omnidesk.conversations import service as conversations
 from omnidesk.conversations.schemas import MessageOut
 from omnidesk.conversations.service import InboundItem
 from omnidesk.kit.types import RowId
 from omnidesk.web import lane
 from omnidesk.web.auth import PrincipalDep, principal_of
-from omnidesk.web.deps import ContainerDep
+from omnidesk.web.deps import ClockDep, ContainerDep, SessionDep
 
 if TYPE_CHECKING:
     from omnidesk.bootstrap import Container
@@ -82,4 +84,49 @@ async def _receive(
         content,
         status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
         media_type="application/json",
+    )
+
+
+@router.post(
+    "/inboxes/{inbox_id}/contact-left",
+    response_model=ApiContactLeftOut,
+    summary="Report that a customer left before an agent answered (idempotent)",
+    description="Call it when your customer goes away while waiting — closes the chat, hangs "
+    "up. The conversation is found like the customer's messages (`sender` handle, "
+    "`thread_id`). If it was waiting for an agent, it becomes `pending` and the router removes "
+    "its work from the queue (withdrawing an offer made to an agent) and counts it "
+    "**abandoned** in the routing statistics; if an agent already holds it, only the event "
+    "`conversation.contact_left` is recorded. Reporting again before the customer writes "
+    "again changes nothing (`already_reported`).",
+    responses={
+        404: {"description": "No such inbox in the caller's account, or no such conversation"},
+        422: {"description": "Not an API inbox, or the payload is invalid"},
+    },
+)
+async def contact_left(
+    inbox_id: RowId,
+    body: ApiContactLeftIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+    clock: ClockDep,
+) -> ApiContactLeftOut:
+    kind, name, value = body.sender.handles()[0]
+    result = await conversations.report_departure(
+        session,
+        clock,
+        account_id=principal.account_id,
+        inbox_id=inbox_id,
+        departure=Departure(
+            sender=InboundSender(kind=kind, value=value, name=body.sender.name),
+            thread_id=body.thread_id,
+            reason=body.reason,
+        ),
+        channel_type=ApiChannel.name,
+        handle_field=f"sender.{name}",
+    )
+    return ApiContactLeftOut(
+        conversation_id=result.conversation.id,
+        conversation_status=result.conversation.status,
+        left_at=result.left_at,
+        already_reported=not result.recorded,
     )

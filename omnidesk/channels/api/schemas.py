@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import (
@@ -109,3 +110,39 @@ class ApiInboundIn(BaseModel):
         description="Your thread id: messages with the same one join one conversation.",
     )
     subject: Text | None = Field(default=None, max_length=500)
+
+
+class ApiContactLeftIn(BaseModel):
+    """Your customer left before an agent answered: found like their messages."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sender: ApiSender = Field(
+        description="The customer, by the same handles as their messages (the first one given "
+        "of external_id, email, phone finds them)."
+    )
+    thread_id: Text | None = Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        description="Your thread id; without it, the customer's latest conversation in this "
+        "inbox that is not closed.",
+    )
+    reason: Text | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Why, in your words (`closed_chat`, `hung_up`…): kept for the reports.",
+    )
+
+
+class ApiContactLeftOut(BaseModel):
+    conversation_id: int
+    conversation_status: str = Field(
+        description="`pending` when the conversation was waiting for an agent (a message from "
+        "the customer reopens it); unchanged when an agent holds it."
+    )
+    left_at: datetime = Field(description="When the customer left (the first report).")
+    already_reported: bool = Field(
+        description="True: reported before (since the customer's last message); nothing changed."
+    )

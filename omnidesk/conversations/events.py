@@ -1,0 +1,7 @@
+"""Event types of the conversations context that other contexts read (``<thing>.<what>``)."""
+
+from __future__ import annotations
+
+MESSAGE_RECEIVED = "message.received"
+#: The customer left before being served; the router counts their waiting work abandoned.
+CONTACT_LEFT = "conversation.contact_left"
