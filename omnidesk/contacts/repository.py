@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import ColumnElement, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, bindparam, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.contacts.models import AttributeDefinition, Company, Contact, ContactMerge, Identity
@@ -101,6 +101,18 @@ async def find_identity(
     )
 
 
+# Built once: the inbound writer runs them for every batch (see kit/db.py, "prebuilt").
+_IDENTITIES = select(Identity).where(
+    Identity.account_id == bindparam("account_id"),
+    tuple_(Identity.kind, Identity.value).in_(bindparam("handles", expanding=True)),
+)
+_CONTACTS = select(Contact).where(
+    Contact.account_id == bindparam("account_id"),
+    Contact.id.in_(bindparam("ids", expanding=True)),
+)
+_CONTACTS_LOCKED = _CONTACTS.order_by(Contact.id).with_for_update()
+
+
 async def find_identities(
     session: AsyncSession, account_id: int, handles: Iterable[tuple[str, str]]
 ) -> list[Identity]:
@@ -108,12 +120,7 @@ async def find_identities(
     wanted = list(dict.fromkeys(handles))
     if not wanted:
         return []
-    rows = await session.scalars(
-        select(Identity).where(
-            Identity.account_id == account_id,
-            tuple_(Identity.kind, Identity.value).in_(wanted),
-        )
-    )
+    rows = await session.scalars(_IDENTITIES, {"account_id": account_id, "handles": wanted})
     return list(rows)
 
 
@@ -124,10 +131,9 @@ async def get_contacts(
     ids = sorted(set(contact_ids))
     if not ids:
         return {}
-    query = select(Contact).where(Contact.account_id == account_id, Contact.id.in_(ids))
-    if lock:
-        query = query.order_by(Contact.id).with_for_update()
-    return {contact.id: contact for contact in await session.scalars(query)}
+    query = _CONTACTS_LOCKED if lock else _CONTACTS
+    found = await session.scalars(query, {"account_id": account_id, "ids": ids})
+    return {contact.id: contact for contact in found}
 
 
 # Companies ------------------------------------------------------------------------------

@@ -3,7 +3,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, and_, delete, func, literal_column, or_, select, text, tuple_
+from sqlalchemy import (
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts.principal import Principal
@@ -173,6 +184,23 @@ async def latest_for_contact(
     )
 
 
+# Built once: the inbound writer runs them for every batch (see kit/db.py, "prebuilt").
+_LATEST_FOR_CONTACTS = (
+    select(Conversation)
+    .where(
+        Conversation.account_id == bindparam("account_id"),
+        tuple_(Conversation.inbox_id, Conversation.contact_id).in_(
+            bindparam("pairs", expanding=True)
+        ),
+        Conversation.status != "closed",
+    )
+    .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+)
+_MESSAGES_BY_CHANNEL_IDS = select(Message).where(
+    tuple_(Message.inbox_id, Message.channel_message_id).in_(bindparam("keys", expanding=True))
+)
+
+
 async def latest_for_contacts(
     session: AsyncSession, account_id: int, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], Conversation]:
@@ -180,13 +208,7 @@ async def latest_for_contacts(
     if not pairs:
         return {}
     rows = await session.scalars(
-        select(Conversation)
-        .where(
-            Conversation.account_id == account_id,
-            tuple_(Conversation.inbox_id, Conversation.contact_id).in_(list(set(pairs))),
-            Conversation.status != "closed",
-        )
-        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        _LATEST_FOR_CONTACTS, {"account_id": account_id, "pairs": list(set(pairs))}
     )
     latest: dict[tuple[int, int], Conversation] = {}
     for conversation in rows:
@@ -200,11 +222,7 @@ async def messages_by_channel_ids(
     """Stored messages by ``(inbox_id, channel_message_id)``, in one query."""
     if not keys:
         return {}
-    rows = await session.scalars(
-        select(Message).where(
-            tuple_(Message.inbox_id, Message.channel_message_id).in_(list(set(keys)))
-        )
-    )
+    rows = await session.scalars(_MESSAGES_BY_CHANNEL_IDS, {"keys": list(set(keys))})
     return {(m.inbox_id or 0, m.channel_message_id or ""): m for m in rows}
 
 

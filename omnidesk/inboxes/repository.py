@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.inboxes.models import Inbox
@@ -14,14 +14,16 @@ async def get_inbox(session: AsyncSession, account_id: int, inbox_id: int) -> In
     )
 
 
+# Built once: the inbound writer runs it for every batch (see kit/db.py, "prebuilt").
+_INBOXES = select(Inbox).where(Inbox.id.in_(bindparam("ids", expanding=True)))
+
+
 async def get_inboxes(session: AsyncSession, inbox_ids: Iterable[int]) -> dict[int, Inbox]:
     """Inboxes by id, whatever their account: callers check the account of each."""
     ids = sorted(set(inbox_ids))
     if not ids:
         return {}
-    return {
-        inbox.id: inbox for inbox in await session.scalars(select(Inbox).where(Inbox.id.in_(ids)))
-    }
+    return {inbox.id: inbox for inbox in await session.scalars(_INBOXES, {"ids": ids})}
 
 
 async def list_inboxes(session: AsyncSession, account_id: int) -> Sequence[Inbox]:
