@@ -677,29 +677,10 @@ async def post_message(
         meta={},
         created_at=now,
     )
-    session.add(message)
-    await session.flush()
-    for attachment in attachments:
-        attachment.message_id = message.id
-    _touch(conversation, now)
-    if not data.private:
-        if conversation.first_response_at is None:
-            conversation.first_response_at = now
-        await outbox.enqueue(
-            session,
-            clock,
-            kind=DELIVER_JOB,
-            payload={"message_id": message.id},
-            idempotency_key=f"message:{message.id}",
-            account_id=principal.account_id,
-        )
-    await events.record(
-        session,
-        type="note.created" if data.private else "message.created",
-        actor_user_id=principal.user_id,
-        clock=clock,
-        data=message_payload(message, attachments),
-        **_visibility(conversation),
+    if not data.private and conversation.first_response_at is None:
+        conversation.first_response_at = now
+    await _store_outbound(
+        session, clock, conversation, message, attachments, actor_user_id=principal.user_id
     )
     return message, attachments
 
@@ -734,25 +715,43 @@ async def post_system_message(
         meta=dict(meta or {}),
         created_at=now,
     )
+    await _store_outbound(session, clock, conversation, message, [], actor_user_id=None)
+    return message
+
+
+async def _store_outbound(
+    session: AsyncSession,
+    clock: Clock,
+    conversation: Conversation,
+    message: Message,
+    attachments: list[Attachment],
+    *,
+    actor_user_id: int | None,
+) -> None:
+    """Store a message from our side with its attachments and event; a message (not a
+    note) goes to the channel through the outbox, in this transaction."""
     session.add(message)
     await session.flush()
-    _touch(conversation, now)
-    await outbox.enqueue(
-        session,
-        clock,
-        kind=DELIVER_JOB,
-        payload={"message_id": message.id},
-        idempotency_key=f"message:{message.id}",
-        account_id=conversation.account_id,
-    )
+    for attachment in attachments:
+        attachment.message_id = message.id
+    _touch(conversation, message.created_at)
+    if message.kind == "message":
+        await outbox.enqueue(
+            session,
+            clock,
+            kind=DELIVER_JOB,
+            payload={"message_id": message.id},
+            idempotency_key=f"message:{message.id}",
+            account_id=conversation.account_id,
+        )
     await events.record(
         session,
-        type="message.created",
+        type="message.created" if message.kind == "message" else "note.created",
+        actor_user_id=actor_user_id,
         clock=clock,
-        data=message_payload(message),
+        data=message_payload(message, attachments),
         **_visibility(conversation),
     )
-    return message
 
 
 async def record_delivery(
