@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -10,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 
 from omnidesk.app import create_app
+from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs.runner import JobRunner
 from omnidesk.kit.clock import FrozenClock
+from omnidesk.kit.db import Database
 from omnidesk.settings import JobSettings, Settings
 from tests.channels.api.receiver import Receiver
 from tests.conftest import Tenant
@@ -87,3 +90,21 @@ async def reply(
     assert response.status_code == 201, response.text
     message: dict[str, Any] = response.json()
     return message
+
+
+async def make_email_inbox(db: Database, tenant: Tenant) -> int:
+    """An inbox of another channel in the tenant's account (made directly: no adapter)."""
+    now = datetime.now(UTC)
+    async with db.transaction() as session:
+        inbox = Inbox(
+            account_id=tenant.account_id,
+            name="Support mail",
+            channel_type="email",
+            config={},
+            secrets_encrypted="",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(inbox)
+        await session.flush()
+        return inbox.id

@@ -5,16 +5,15 @@ The router's side (the work abandoned, the statistics) is in tests/routing/test_
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
 from omnidesk.events.models import Event
-from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.db import Database
-from tests.channels.api.conftest import make_api_inbox, post_inbound
+from tests.channels.api.conftest import make_api_inbox, make_email_inbox, post_inbound
 from tests.conftest import Tenant
 
 
@@ -99,20 +98,7 @@ async def test_bad_input_is_a_4xx_in_the_one_error_shape(
     )
     assert anonymous.status_code == 401
 
-    now = datetime.now(UTC)
-    async with db.transaction() as session:
-        mail = Inbox(
-            account_id=tenant.account_id,
-            name="Support mail",
-            channel_type="email",
-            config={},
-            secrets_encrypted="",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(mail)
-        await session.flush()
-        mail_id = mail.id
+    mail_id = await make_email_inbox(db, tenant)
     not_api = await _leave(client, tenant, mail_id)
     assert not_api.status_code == 422
     assert not_api.json()["field"] == "inbox_id"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -10,9 +9,8 @@ from sqlalchemy import func, select
 
 from omnidesk.contacts.models import Identity
 from omnidesk.conversations.models import Message
-from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.db import Database
-from tests.channels.api.conftest import make_api_inbox, post_inbound
+from tests.channels.api.conftest import make_api_inbox, make_email_inbox, post_inbound
 from tests.conftest import Tenant
 
 
@@ -73,20 +71,7 @@ async def test_another_accounts_inbox_is_404(
 async def test_a_non_api_inbox_is_422(
     client: httpx.AsyncClient, tenant: Tenant, db: Database
 ) -> None:
-    now = datetime.now(UTC)
-    async with db.transaction() as session:
-        inbox = Inbox(
-            account_id=tenant.account_id,
-            name="Support mail",
-            channel_type="email",
-            config={},
-            secrets_encrypted="",
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(inbox)
-        await session.flush()
-        inbox_id = inbox.id
+    inbox_id = await make_email_inbox(db, tenant)
     response = await post_inbound(client, tenant, inbox_id)
     assert response.status_code == 422
     assert response.json()["field"] == "inbox_id"

@@ -8,47 +8,16 @@ frozen clock: tests move the clock and wait for the router's rounds instead of s
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import event
 
 from omnidesk.kit.clock import FrozenClock
 from omnidesk.settings import Settings
-from tests.conftest import Tenant, login_headers, make_tenant
-from tests.realtime.conftest import LiveServer, receive, serve
+from tests.conftest import login_headers, make_tenant
+from tests.realtime.conftest import receive, serve
 from tests.routing.live import GRACE_S, Desk, equals, eventually, routed
-
-
-@pytest.fixture
-def frozen() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-async def server(settings: Settings, frozen: FrozenClock) -> AsyncIterator[LiveServer]:
-    async with serve(routed(settings), frozen) as live:
-        yield live
-
-
-@pytest.fixture
-async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as http:
-        yield http
-
-
-@pytest.fixture
-async def tenant(server: LiveServer) -> Tenant:
-    return await make_tenant(server.db, "Acme")
-
-
-@pytest.fixture
-async def desk(server: LiveServer, client: httpx.AsyncClient, tenant: Tenant) -> Desk:
-    desk = Desk(server, client, tenant)
-    await desk.open()
-    return desk
 
 
 async def test_an_agent_who_logs_out_loses_their_offer_to_another_agent(

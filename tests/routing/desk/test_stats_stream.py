@@ -7,52 +7,20 @@ The real app on loopback, real websockets, its embedded router on a frozen clock
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
-import pytest
 from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection
 
 from omnidesk.events.models import Event
 from omnidesk.kit.clock import FrozenClock
-from omnidesk.settings import RoutingSettings, Settings
-from tests.conftest import Tenant, make_tenant, make_user
-from tests.realtime.conftest import LiveServer, receive, serve
+from omnidesk.settings import RoutingSettings
+from tests.conftest import make_user
+from tests.realtime.conftest import receive
 from tests.routing.api.conftest import API, ok
-from tests.routing.live import Desk, routed
+from tests.routing.live import Desk
 
 EVERY_S = RoutingSettings().live_stats_s
-
-
-@pytest.fixture
-def frozen() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-async def server(settings: Settings, frozen: FrozenClock) -> AsyncIterator[LiveServer]:
-    async with serve(routed(settings), frozen) as live:
-        yield live
-
-
-@pytest.fixture
-async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as http:
-        yield http
-
-
-@pytest.fixture
-async def tenant(server: LiveServer) -> Tenant:
-    return await make_tenant(server.db, "Acme")
-
-
-@pytest.fixture
-async def desk(server: LiveServer, client: httpx.AsyncClient, tenant: Tenant) -> Desk:
-    desk = Desk(server, client, tenant)
-    await desk.open()
-    return desk
 
 
 async def supervisor(desk: Desk) -> dict[str, str]:
