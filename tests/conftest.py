@@ -119,7 +119,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         log_level="WARNING",
         # Tests drive the job runner themselves (run_once, with a clock they move); a runner
         # polling in the background on the real clock would race them. The router likewise
-        # stays out of tests that are not about it (tests/routing/test_router.py runs it).
+        # stays out of tests that are not about it (tests/routing/embedded/test_router.py runs it).
         jobs=JobSettings(embedded=False),
         routing=RoutingSettings(embedded=False),
     )

@@ -1,6 +1,6 @@
 """``POST /api/v1/inboxes/{id}/contact-left``: your system reports a customer who left.
 
-The router's side (the work abandoned, the statistics) is in tests/routing/test_abandon.py.
+The router's side (the work abandoned, the statistics) is in tests/routing/embedded/test_abandon.py.
 """
 
 from __future__ import annotations

@@ -16,7 +16,6 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from omnidesk.app import create_app
 from omnidesk.channels.base import Inbound, InboundSender
 from omnidesk.conversations import service as conversations
 from omnidesk.conversations.models import Conversation, Message
@@ -27,11 +26,10 @@ from omnidesk.kit.clock import FrozenClock
 from omnidesk.kit.db import Database
 from omnidesk.routing import after_hours
 from omnidesk.routing.models import Queue
-from omnidesk.settings import RoutingSettings, Settings
 from tests.channels.api.receiver import Receiver
 from tests.conftest import Tenant
 from tests.routing.api.conftest import API, events_of, ok
-from tests.routing.test_router import Desk, _items, _router
+from tests.routing.embedded.support import Desk, router_of, work_items
 
 OFFICE = {
     day: [{"start": "09:00", "end": "17:00"}]
@@ -48,14 +46,6 @@ def frozen() -> FrozenClock:
 
 
 @pytest.fixture
-async def app(settings: Settings, frozen: FrozenClock) -> AsyncIterator[FastAPI]:
-    routing = RoutingSettings(embedded=True, sweep_s=3600)
-    application = create_app(settings.model_copy(update={"routing": routing}), clock=frozen)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
 def runner(app: FastAPI) -> JobRunner:
     jobs: JobRunner = app.state.container.jobs
     return jobs
@@ -66,13 +56,6 @@ async def receiver() -> AsyncIterator[Receiver]:
     started = await Receiver().start()
     yield started
     await started.stop()
-
-
-@pytest.fixture
-async def desk(client: httpx.AsyncClient, app: FastAPI, tenant: Tenant) -> Desk:
-    desk = Desk(client, app, tenant)
-    await desk.open()
-    return desk
 
 
 async def _close_default_queue(
@@ -136,7 +119,7 @@ async def test_keep_waiting_on_a_holiday_then_routed_when_open_in_summer_time(
     _move_to(frozen, GOOD_FRIDAY)  # a Friday at 10:00 local: open, were it not a holiday
 
     waiting = await desk.customer_writes("una@example.com")
-    [item] = await _items(db, waiting)
+    [item] = await work_items(db, waiting)
     assert item.status == "waiting"
     [queued] = await _queued(db, tenant, waiting)
     # Closed over the long weekend: next open on Monday at 09:00 BST, which is 08:00 UTC.
@@ -178,7 +161,7 @@ async def test_an_auto_reply_goes_out_through_the_channel_once_per_closed_period
     await _close_default_queue(client, tenant, "auto_reply", "{queue} is closed: back {next_open}")
 
     conversation_id = await desk.customer_writes("wes@example.com")
-    [item] = await _items(db, conversation_id)
+    [item] = await work_items(db, conversation_id)
     assert item.status == "waiting"  # the reply does not end the wait
     [reply] = await _system_messages(db, conversation_id)
     expected = "General is closed: back Tuesday 6 January 2026, 09:00 (Europe/London)"
@@ -200,7 +183,7 @@ async def test_an_auto_reply_goes_out_through_the_channel_once_per_closed_period
     resolved = {"status": "resolved"}
     url = f"/api/v1/conversations/{conversation_id}"
     ok(await client.patch(url, json=resolved, headers=tenant.headers))
-    await _router(app).settled()
+    await router_of(app).settled()
     frozen.advance(600)
     assert await desk.customer_writes("wes@example.com", 1) == conversation_id
     assert len(await _system_messages(db, conversation_id)) == 1
@@ -209,7 +192,7 @@ async def test_an_auto_reply_goes_out_through_the_channel_once_per_closed_period
 
     # The next evening is another closed period: the customer is answered again.
     ok(await client.patch(url, json=resolved, headers=tenant.headers))
-    await _router(app).settled()
+    await router_of(app).settled()
     frozen.advance(24 * 3600)
     await desk.customer_writes("wes@example.com", 2)
     later = await _system_messages(db, conversation_id)
@@ -225,7 +208,7 @@ async def test_close_answers_resolves_and_is_not_abandoned(
     _agent_id, headers = await desk.agent()  # working late: still, the queue closes the work
 
     conversation_id = await desk.customer_writes("xia@example.com")
-    [item] = await _items(db, conversation_id)
+    [item] = await work_items(db, conversation_id)
     assert (item.status, item.agent_id) == ("cancelled", None)
     assert item.ended_at is not None
     assert (await desk.conversation(conversation_id))["status"] == "resolved"
@@ -277,11 +260,11 @@ async def test_voicemail_is_noted_for_voice_work_and_other_work_keeps_waiting(
                 body="(incoming call)",
             ),
         )
-    await _router(app).settled()
+    await router_of(app).settled()
     chat = await desk.customer_writes("yan@example.com")
 
-    [voice_item] = await _items(db, call.conversation.id)
-    [chat_item] = await _items(db, chat)
+    [voice_item] = await work_items(db, call.conversation.id)
+    [chat_item] = await work_items(db, chat)
     assert (voice_item.channel, voice_item.status) == ("voice", "waiting")
     assert chat_item.status == "waiting"
     [voice_queued] = await _queued(db, tenant, call.conversation.id)

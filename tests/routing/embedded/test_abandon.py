@@ -3,41 +3,16 @@ channel, is removed from the queue by the real router and counted in the statist
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
-from fastapi import FastAPI
 
-from omnidesk.app import create_app
 from omnidesk.kit.clock import FrozenClock
 from omnidesk.kit.db import Database
 from omnidesk.routing.models import Offer
-from omnidesk.settings import RoutingSettings, Settings
 from tests.conftest import Tenant
 from tests.routing.api.conftest import API, events_of, ok, refused
-from tests.routing.test_router import Desk, _items, _router
-
-
-@pytest.fixture
-def frozen() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-async def app(settings: Settings, frozen: FrozenClock) -> AsyncIterator[FastAPI]:
-    routing = RoutingSettings(embedded=True, sweep_s=3600)
-    application = create_app(settings.model_copy(update={"routing": routing}), clock=frozen)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def desk(client: httpx.AsyncClient, app: FastAPI, tenant: Tenant) -> Desk:
-    desk = Desk(client, app, tenant)
-    await desk.open()
-    return desk
+from tests.routing.embedded.support import Desk, router_of, work_items
 
 
 async def _leaves(desk: Desk, email: str, status: int = 200, **extra: Any) -> dict[str, Any]:
@@ -48,7 +23,7 @@ async def _leaves(desk: Desk, email: str, status: int = 200, **extra: Any) -> di
         headers=desk.tenant.headers,
     )
     body: dict[str, Any] = ok(response, status)
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
     return body
 
 
@@ -61,7 +36,7 @@ async def test_a_customer_who_leaves_while_waiting_is_abandoned_once(
     left = await _leaves(desk, "ada@example.com", reason="closed_chat")
     assert left["conversation_id"] == conversation_id
     assert (left["conversation_status"], left["already_reported"]) == ("pending", False)
-    [item] = await _items(db, conversation_id)
+    [item] = await work_items(db, conversation_id)
     assert item.status == "abandoned"
     assert item.ended_at is not None
     [ended] = await events_of(db, tenant.account_id, "work_item.ended")
@@ -75,16 +50,16 @@ async def test_a_customer_who_leaves_while_waiting_is_abandoned_once(
     assert again["already_reported"] is True
     assert again["left_at"] == left["left_at"]
     assert len(await events_of(db, tenant.account_id, "conversation.contact_left")) == 1
-    assert len(await _items(db, conversation_id)) == 1  # not routed again
+    assert len(await work_items(db, conversation_id)) == 1  # not routed again
 
     # The customer comes back: the conversation reopens and waits for an agent again.
     assert await desk.customer_writes("ada@example.com", 1) == conversation_id
-    statuses = [i.status for i in await _items(db, conversation_id)]
+    statuses = [i.status for i in await work_items(db, conversation_id)]
     assert sorted(statuses) == ["abandoned", "waiting"]
     assert (await desk.conversation(conversation_id))["status"] == "open"
     # And may leave again: a new departure.
     assert (await _leaves(desk, "ada@example.com"))["already_reported"] is False
-    assert [i.status for i in await _items(db, conversation_id)] == ["abandoned", "abandoned"]
+    assert [i.status for i in await work_items(db, conversation_id)] == ["abandoned", "abandoned"]
 
 
 async def test_leaving_withdraws_the_offer_made_to_an_agent(
@@ -100,7 +75,7 @@ async def test_leaving_withdraws_the_offer_made_to_an_agent(
         row = await session.get(Offer, offer["id"])
         assert row is not None
         assert (row.status, row.reason) == ("withdrawn", "abandoned")
-    [item] = await _items(db, conversation_id)
+    [item] = await work_items(db, conversation_id)
     assert (item.status, item.agent_id) == ("abandoned", None)
     refused(await client.post(f"{API}/offers/{offer['id']}/accept", headers=headers), 409)
     assert (await desk.conversation(conversation_id))["assignee_id"] is None
@@ -113,12 +88,12 @@ async def test_work_an_agent_holds_is_not_abandoned(
     conversation_id = await desk.customer_writes("cyd@example.com")
     [offer] = await desk.offers(headers)
     ok(await client.post(f"{API}/offers/{offer['id']}/accept", headers=headers))
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
 
     left = await _leaves(desk, "cyd@example.com")
     # The agent sees the customer go; the conversation and the work stay theirs.
     assert (left["conversation_status"], left["already_reported"]) == ("open", False)
-    [item] = await _items(db, conversation_id)
+    [item] = await work_items(db, conversation_id)
     assert (item.status, item.agent_id) == ("assigned", agent_id)
     assert len(await events_of(db, tenant.account_id, "conversation.contact_left")) == 1
 
@@ -134,8 +109,8 @@ async def test_resolved_by_an_agent_while_waiting_is_cancelled_not_abandoned(
             headers=tenant.headers,
         )
     )
-    await _router(desk.app).settled()
-    [item] = await _items(db, conversation_id)
+    await router_of(desk.app).settled()
+    [item] = await work_items(db, conversation_id)
     assert item.status == "cancelled"
     stats = ok(await client.get(f"{API}/stats", headers=tenant.headers))
     assert [q["abandoned"] for q in stats["queues"]] == [0]
@@ -156,7 +131,7 @@ async def test_abandoned_work_counts_in_the_live_statistics(
     assert offer["conversation_id"] == answered
     frozen.advance(10)
     ok(await client.post(f"{API}/offers/{offer['id']}/accept", headers=headers))
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
 
     stats = ok(await client.get(f"{API}/stats", params={"threshold_s": 20}, headers=tenant.headers))
     [queue] = stats["queues"]
@@ -197,6 +172,6 @@ async def test_another_accounts_customer_cannot_be_reported_gone(
         f"/api/v1/inboxes/{inbox['id']}/contact-left", json=body, headers=other_tenant.headers
     )
     assert refused(mine, 404)["message"] == "conversation not found"
-    await _router(desk.app).settled()
-    [item] = await _items(db, conversation_id)
+    await router_of(desk.app).settled()
+    [item] = await work_items(db, conversation_id)
     assert item.status == "waiting"

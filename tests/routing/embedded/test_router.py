@@ -7,115 +7,20 @@ router's rounds instead of sleeping.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from omnidesk.app import create_app
 from omnidesk.bootstrap import make_router
 from omnidesk.conversations.models import Conversation
 from omnidesk.kit.clock import FrozenClock
 from omnidesk.kit.db import Database
 from omnidesk.routing.models import Offer, WorkItem
-from omnidesk.routing.router import RouterRuntime
-from omnidesk.settings import RoutingSettings, Settings
-from tests.conftest import Tenant, make_user
+from omnidesk.settings import Settings
+from tests.conftest import Tenant
 from tests.routing.api.conftest import API, events_of, ok, refused
-
-
-@pytest.fixture
-def frozen() -> FrozenClock:
-    return FrozenClock()
-
-
-@pytest.fixture
-async def app(settings: Settings, frozen: FrozenClock) -> AsyncIterator[FastAPI]:
-    # A long sweep: rounds come from committed changes and from the tests, not from time.
-    routing = RoutingSettings(embedded=True, sweep_s=3600)
-    application = create_app(settings.model_copy(update={"routing": routing}), clock=frozen)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-def _router(app: FastAPI) -> RouterRuntime:
-    router = app.state.container.router
-    assert isinstance(router, RouterRuntime)
-    return router
-
-
-class Desk:
-    """A contact centre in one account: an API inbox, agents, customers writing in."""
-
-    def __init__(self, client: httpx.AsyncClient, app: FastAPI, tenant: Tenant) -> None:
-        self.client, self.app, self.tenant = client, app, tenant
-        self.inbox_id = 0
-
-    async def open(self) -> None:
-        inbox = ok(
-            await self.client.post(
-                "/api/v1/inboxes",
-                json={"name": "API", "channel_type": "api"},
-                headers=self.tenant.headers,
-            ),
-            201,
-        )
-        self.inbox_id = inbox["id"]
-
-    async def agent(self, presence: str = "available") -> tuple[int, dict[str, str]]:
-        user, headers = await make_user(self.client, self.tenant, "agent")
-        await self.presence(user["id"], headers, presence)
-        return user["id"], headers
-
-    async def presence(self, user_id: int, headers: dict[str, str], presence: str) -> None:
-        ok(
-            await self.client.put(
-                f"{API}/agents/{user_id}/presence", json={"presence": presence}, headers=headers
-            )
-        )
-        await _router(self.app).settled()
-
-    async def customer_writes(self, email: str, n: int = 0) -> int:
-        response = ok(
-            await self.client.post(
-                f"/api/v1/inboxes/{self.inbox_id}/messages",
-                json={"external_id": f"{email}-{n}", "sender": {"email": email}, "body": "Help!"},
-                headers=self.tenant.headers,
-            ),
-            201,
-        )
-        await _router(self.app).settled()
-        return int(response["conversation_id"])
-
-    async def offers(self, headers: dict[str, str]) -> list[dict[str, Any]]:
-        return list(ok(await self.client.get(f"{API}/offers", headers=headers)))
-
-    async def conversation(self, conversation_id: int) -> dict[str, Any]:
-        return dict(
-            ok(
-                await self.client.get(
-                    f"/api/v1/conversations/{conversation_id}", headers=self.tenant.headers
-                )
-            )
-        )
-
-
-@pytest.fixture
-async def desk(client: httpx.AsyncClient, app: FastAPI, tenant: Tenant) -> Desk:
-    desk = Desk(client, app, tenant)
-    await desk.open()
-    return desk
-
-
-async def _items(db: Database, conversation_id: int) -> list[WorkItem]:
-    async with db.transaction() as session:
-        rows = await session.scalars(
-            select(WorkItem).where(WorkItem.conversation_id == conversation_id)
-        )
-        return list(rows)
+from tests.routing.embedded.support import Desk, router_of, work_items
 
 
 async def test_a_new_conversation_is_offered_to_an_available_agent_who_accepts_it(
@@ -135,8 +40,8 @@ async def test_a_new_conversation_is_offered_to_an_available_agent_who_accepts_i
     assert accepted["status"] == "accepted"
     # Assigned in the answer's own transaction: the agent sees it at once.
     assert (await desk.conversation(conversation_id))["assignee_id"] == agent_id
-    await _router(desk.app).settled()
-    [item] = await _items(db, conversation_id)
+    await router_of(desk.app).settled()
+    [item] = await work_items(db, conversation_id)
     assert (item.status, item.agent_id) == ("assigned", agent_id)
     types = [e.type for e in await events_of(db, tenant.account_id)]
     for kind in ("work_item.queued", "offer.made", "offer.accepted", "conversation.assigned"):
@@ -148,7 +53,7 @@ async def test_nobody_available_means_the_work_waits_until_someone_is(
 ) -> None:
     agent_id, headers = await desk.agent(presence="away")
     conversation_id = await desk.customer_writes("dan@example.com")
-    [item] = await _items(db, conversation_id)
+    [item] = await work_items(db, conversation_id)
     assert item.status == "waiting"
     assert await desk.offers(headers) == []
 
@@ -186,7 +91,7 @@ async def test_a_declined_offer_goes_to_another_agent_and_only_its_agent_may_ans
         )
     )
     assert (declined["status"], declined["reason"]) == ("declined", "not my language")
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
     # The one who declined is now the one idle the shortest: the other agent gets it.
     [again] = await desk.offers(other_headers)
     assert (again["conversation_id"], again["agent_id"]) == (conversation_id, other)
@@ -207,7 +112,7 @@ async def test_an_offer_not_answered_in_time_is_withdrawn_and_cannot_be_accepted
 
     frozen.advance(31)  # the default queue's offers last 30 s
     refused(await client.post(f"{API}/offers/{offer['id']}/accept", headers=headers), 409)
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
     async with db.transaction() as session:
         row = await session.get(Offer, offer["id"])
         assert row is not None
@@ -244,7 +149,7 @@ async def test_resolving_frees_the_agent_for_the_next_customer(
     [offer] = await desk.offers(headers)
     assert offer["conversation_id"] == first  # oldest first, and capacity 1
     ok(await client.post(f"{API}/offers/{offer['id']}/accept", headers=headers))
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
     assert await desk.offers(headers) == []
 
     ok(
@@ -252,8 +157,8 @@ async def test_resolving_frees_the_agent_for_the_next_customer(
             f"/api/v1/conversations/{first}", json={"status": "resolved"}, headers=headers
         )
     )
-    await _router(desk.app).settled()
-    [item] = await _items(db, first)
+    await router_of(desk.app).settled()
+    [item] = await work_items(db, first)
     assert item.status == "completed"
     [offer] = await desk.offers(headers)
     assert offer["conversation_id"] == second
@@ -270,7 +175,7 @@ async def test_a_router_that_restarts_rebuilds_from_the_rows(
     [pending] = await desk.offers(headers)
     assert pending["conversation_id"] == waiting
 
-    router = _router(app)
+    router = router_of(app)
     await router.stop()
     await router.start()
     await router.settled()
@@ -306,7 +211,7 @@ async def test_routing_rules_choose_the_queue_and_a_queue_with_work_stays(
         201,
     )
     conversation_id = await desk.customer_writes("kim@example.com")
-    [item] = await _items(db, conversation_id)
+    [item] = await work_items(db, conversation_id)
     assert (item.queue_id, item.priority, item.rule_id) == (queue["id"], 3, rule["id"])
 
     ok(await client.delete(f"{API}/rules/{rule['id']}", headers=h), 204)
@@ -351,7 +256,7 @@ async def test_a_returning_customer_goes_first_to_the_agent_who_served_them(
 
     # Their refusal ends the first refusal: the next agent gets it at once.
     ok(await client.post(f"{API}/offers/{again['id']}/decline", json={}, headers=first_headers))
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
     assert [o["conversation_id"] for o in await desk.offers(second_headers)] == [returning]
 
 
@@ -367,7 +272,7 @@ async def test_live_statistics_per_queue_and_agents_by_presence(
         [offer] = [o for o in await desk.offers(headers) if o["conversation_id"] == conversation_id]
         ok(await client.post(f"{API}/offers/{offer['id']}/accept", headers=headers))
         frozen.advance(20)  # the second is answered after 25 s
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
 
     refused(await client.get(f"{API}/stats", headers=headers), 403)
     stats = ok(await client.get(f"{API}/stats", params={"threshold_s": 20}, headers=tenant.headers))
@@ -384,7 +289,7 @@ async def test_live_statistics_per_queue_and_agents_by_presence(
 async def test_one_router_leads_and_a_standby_takes_over_when_it_stops(
     desk: Desk, app: FastAPI, db: Database, settings: Settings, frozen: FrozenClock
 ) -> None:
-    leader = _router(app)
+    leader = router_of(app)
     standby = make_router(settings, db, frozen)  # another process's router, on the same lease
     await standby.start()
     try:
@@ -422,7 +327,7 @@ async def test_a_deactivated_agent_loses_their_offers_to_the_others(
     assert len(await desk.offers(first_headers)) == 1
 
     ok(await client.patch(f"/api/v1/users/{first}", json={"active": False}, headers=tenant.headers))
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
     [offer] = await desk.offers(second_headers)
     assert offer["conversation_id"] == conversation_id
 
@@ -436,7 +341,7 @@ async def test_an_agent_transfers_a_conversation_with_a_note_and_it_is_counted(
     conversation_id = await desk.customer_writes("sam@example.com")
     [offer] = await desk.offers(first_headers)
     ok(await client.post(f"{API}/offers/{offer['id']}/accept", headers=first_headers))
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
 
     body = {"conversation_id": conversation_id, "to_agent_id": second, "note": "wants a refund"}
     # Only the conversation's agent (or a supervisor) hands it on, once, somewhere that exists.
@@ -455,14 +360,14 @@ async def test_an_agent_transfers_a_conversation_with_a_note_and_it_is_counted(
         422,
     )
     ok(await client.post(f"{API}/transfers", json=body, headers=first_headers), 202)
-    await _router(desk.app).settled()
+    await router_of(desk.app).settled()
 
     [offer] = await desk.offers(second_headers)
     assert offer["conversation_id"] == conversation_id
     assert (await desk.conversation(conversation_id))["assignee_id"] is None
     ok(await client.post(f"{API}/offers/{offer['id']}/accept", headers=second_headers))
-    await _router(desk.app).settled()
-    [item] = await _items(db, conversation_id)
+    await router_of(desk.app).settled()
+    [item] = await work_items(db, conversation_id)
     assert (item.status, item.agent_id, item.transfer_count) == ("assigned", second, 1)
     [moved] = await events_of(db, tenant.account_id, "work_item.transferred")
     assert moved.data["note"] == "wants a refund"
