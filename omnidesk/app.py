@@ -14,6 +14,7 @@ from sqlalchemy import text
 from omnidesk import __version__, bootstrap
 from omnidesk.accounts import endpoints as accounts
 from omnidesk.channels.api import endpoints as api_channel
+from omnidesk.channels.webchat import stream as webchat_channel
 from omnidesk.contacts import endpoints as contacts
 from omnidesk.conversations import endpoints as conversations
 from omnidesk.inboxes import endpoints as inboxes
@@ -77,6 +78,8 @@ def create_app(
     app.include_router(contacts.router)
     app.include_router(conversations.router)
     app.include_router(routing.router)
+    app.include_router(webchat_channel.router)  # visitors' calls, their socket, /widget.js
+    app.include_router(webchat_channel.agents)
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:

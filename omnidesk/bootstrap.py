@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from omnidesk.accounts.cache import TokenCache
 from omnidesk.channels import delivery as channel_delivery
+from omnidesk.channels.email.transport import EmailTransport
 from omnidesk.conversations import tasks as conversation_tasks
 from omnidesk.conversations.inbound import InboundWriter
 from omnidesk.jobs.runner import JobRunner
@@ -63,6 +64,8 @@ class Container:
     inbound: InboundWriter | None = None
     # --- routing (the router feeding agents their work) ---------------------------------
     router: RouterRuntime | None = None
+    # --- email (SMTP listener, IMAP pollers) --------------------------------------------
+    email: EmailTransport | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,12 +97,16 @@ def build_container(
     container.broker, container.hub = broker, Hub(broker, signs_of_life=signs_of_life)
     container.db.event_sinks.append(container.hub.publish_events)  # after each commit
     # --- jobs wiring -------------------------------------------------------------------
-    container.jobs = JobRunner(db, settings, clock, secret_box=container.secret_box)
+    container.jobs = JobRunner(
+        db, settings, clock, secret_box=container.secret_box, storage=container.storage
+    )
     # Each context registers its job kinds: ``async def handler(ctx: JobContext, job: Job)``.
     channel_delivery.register(container.jobs)  # channel.deliver
     conversation_tasks.register(container.jobs)  # conversation.wake
     # --- inbound wiring ----------------------------------------------------------------
     container.inbound = InboundWriter(db, clock, container.storage, **_writer_options(db))
+    # --- email wiring (started where email.embedded says: serve or worker) --------------
+    container.email = EmailTransport(db, container.inbound, settings, clock, container.secret_box)
     # --- routing wiring ----------------------------------------------------------------
     if settings.routing.embedded if run_router is None else run_router:
         container.router = make_router(settings, db, clock, shards=router_shards)
@@ -164,6 +171,7 @@ async def run_alone(
     role: str,
     *,
     run_jobs: bool,
+    run_email: bool = False,
     run_router: bool | None = None,
     router_shards: Collection[int] | None = None,
     until: asyncio.Event | None = None,
@@ -184,7 +192,7 @@ async def run_alone(
         loop.add_signal_handler(sig, until.set)
     container = build_container(settings, run_router=run_router, router_shards=router_shards)
     try:
-        await start(container, run_jobs=run_jobs)
+        await start(container, run_jobs=run_jobs, run_email=run_email)
         log.info(f"{role}_started", **details)
         await until.wait()
         log.info(f"{role}_stopping")
@@ -197,7 +205,9 @@ async def run_alone(
     return 0
 
 
-async def start(container: Container, *, run_jobs: bool | None = None) -> None:
+async def start(
+    container: Container, *, run_jobs: bool | None = None, run_email: bool | None = None
+) -> None:
     # --- realtime start ----------------------------------------------------------------
     if container.broker is not None and container.hub is not None:
         await container.broker.start()
@@ -209,6 +219,10 @@ async def start(container: Container, *, run_jobs: bool | None = None) -> None:
     # --- inbound start -----------------------------------------------------------------
     if container.inbound is not None:
         await container.inbound.start()
+    # --- email start (after the inbound writer it stores through) -----------------------
+    email = container.settings.email.embedded if run_email is None else run_email
+    if container.email is not None and email:
+        await container.email.start()
     # --- routing start -----------------------------------------------------------------
     if container.router is not None:
         await container.router.start()
@@ -219,6 +233,9 @@ async def stop(container: Container) -> None:
     # --- routing stop ------------------------------------------------------------------
     if container.router is not None:
         await container.router.stop()
+    # --- email stop (before the inbound writer) ----------------------------------------
+    if container.email is not None:
+        await container.email.stop()
     # --- inbound stop ------------------------------------------------------------------
     if container.inbound is not None:
         await container.inbound.stop()  # stores what the last requests handed over

@@ -68,6 +68,20 @@ async def seed_if_empty(db: Database, clock: Clock, secret_box: SecretBox) -> di
             secret_box=secret_box,
             allow_private_addresses=False,
         )
+        # The website's live chat: any site may embed it (no allowed origins), so the widget
+        # works on a page served from anywhere while trying omnidesk out.
+        chat = await inboxes.create_inbox(
+            session,
+            clock,
+            actor,
+            InboxCreate(
+                name="Website chat",
+                channel_type="webchat",
+                config={"title": "Demo Company", "allowed_origins": [], "csat": True},
+            ),
+            secret_box=secret_box,
+            allow_private_addresses=False,
+        )
         for n, (handle, name, thread, body) in enumerate(DEMO_MESSAGES, start=1):
             kind = "email" if "@" in handle else "phone"
             received = await conversations.receive_inbound(
@@ -104,6 +118,7 @@ async def seed_if_empty(db: Database, clock: Clock, secret_box: SecretBox) -> di
         "admin_password": admin_password,
         "agent_email": DEMO_AGENT_EMAIL,
         "agent_password": agent_password,
+        "chat_widget_key": str(chat.inbox.config["widget_key"]),
     }
 
 

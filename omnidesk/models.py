@@ -1,6 +1,7 @@
 """Every context's models, imported so that the metadata is complete (Alembic, tests)."""
 
 from omnidesk.accounts import models as accounts
+from omnidesk.channels.email import models as email
 from omnidesk.contacts import models as contacts
 from omnidesk.conversations import models as conversations
 from omnidesk.events import models as events
@@ -14,6 +15,7 @@ __all__ = [
     "accounts",
     "contacts",
     "conversations",
+    "email",
     "events",
     "inboxes",
     "jobs",

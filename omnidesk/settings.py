@@ -70,6 +70,48 @@ class JobSettings(BaseModel):
     concurrency: int = Field(default=8, ge=1)
 
 
+class EmailSettings(BaseModel):
+    """The email channel's transport (docs/channels/email.md)."""
+
+    #: Run the SMTP listener and the IMAP pollers inside `omnidesk serve` (the embedded
+    #: set-up); false: `omnidesk worker` runs them (scale-out). One place per deployment.
+    embedded: bool = True
+    #: The built-in SMTP listener (forwarded mail comes in here); port 0 turns it off.
+    #: Unset: 2525, except in the test environment (off unless a test asks for it).
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int | None = Field(default=None, ge=0, le=65535)
+    #: The domain of inboxes' forwarding addresses (``inbox-<key>@<inbound_domain>``): a
+    #: domain whose MX (or relay) reaches the listener.
+    inbound_domain: str = Field(default="localhost", min_length=1, max_length=200)
+    #: The largest mail accepted (the listener answers 552 above it; IMAP skips it).
+    max_message_bytes: int = Field(default=30 * 1024 * 1024, gt=0)
+    #: Poll the inboxes that have an IMAP server. Unset: yes, except in the test environment.
+    imap_enabled: bool | None = None
+    #: Seconds between two looks at which inboxes have an IMAP server (new, changed, gone).
+    imap_refresh_s: float = Field(default=60.0, gt=0)
+    #: Seconds an SMTP or IMAP server gets to answer one command.
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class WebchatSettings(BaseModel):
+    """The website live chat's visitor API (docs/channels/webchat.md)."""
+
+    #: Messages (and attachments, offline messages) a visitor may send per minute.
+    messages_per_minute: int = Field(default=30, gt=0)
+    #: Any visitor call (typing, read, events…) per visitor per minute.
+    calls_per_minute: int = Field(default=240, gt=0)
+    #: Any visitor call per client IP address per minute (many visitors behind one NAT).
+    ip_calls_per_minute: int = Field(default=1200, gt=0)
+    #: New sessions per client IP address per minute.
+    sessions_per_minute: int = Field(default=60, gt=0)
+    #: The longest message body a visitor may send, in characters.
+    max_message_chars: int = Field(default=5000, gt=0)
+    #: Seconds a typing indicator lasts without renewal.
+    typing_ttl_s: float = Field(default=6.0, gt=0)
+    #: Seconds between two pings on a visitor's websocket.
+    ping_s: float = Field(default=25.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="OMNIDESK_", env_nested_delimiter="__", extra="ignore"
@@ -100,6 +142,8 @@ class Settings(BaseSettings):
     attachments: AttachmentSettings = AttachmentSettings()
     jobs: JobSettings = JobSettings()
     routing: RoutingSettings = RoutingSettings()
+    webchat: WebchatSettings = WebchatSettings()
+    email: EmailSettings = EmailSettings()
 
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
@@ -125,6 +169,19 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.public_url.startswith("https://")
+
+    @property
+    def email_listener_port(self) -> int:
+        """The SMTP listener's port; 0: no listener."""
+        if self.email.smtp_port is not None:
+            return self.email.smtp_port
+        return 0 if self.environment == "test" else 2525
+
+    @property
+    def email_imap_enabled(self) -> bool:
+        if self.email.imap_enabled is not None:
+            return self.email.imap_enabled
+        return self.environment != "test"
 
     @cached_property
     def attachments_dir(self) -> Path:

@@ -257,6 +257,9 @@ class ServerProcess:
             OMNIDESK_SEED_DEMO="false",
             OMNIDESK_LOG_LEVEL=self.log_level,
             OMNIDESK_WORKERS=str(self.workers),
+            # The server under test measures web traffic: no mail listener on a shared port.
+            OMNIDESK_EMAIL__SMTP_PORT="0",
+            OMNIDESK_EMAIL__IMAP_ENABLED="false",
         )
         if self.redis_url:
             env["OMNIDESK_REDIS_URL"] = self.redis_url

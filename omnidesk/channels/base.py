@@ -75,6 +75,13 @@ class Inbound:
     sent_at: datetime | None = None
     attachments: tuple[InboundAttachment, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    #: The channel message ids this message answers, most relevant first (an email's
+    #: In-Reply-To, then its References newest first): the writer threads it into the
+    #: conversation of the newest one it stored, ours included.
+    thread_refs: tuple[str, ...] = ()
+    #: A conversation the channel proved this message belongs to (an email's signed
+    #: plus-address token): honoured only within the message's own inbox and account.
+    conversation_hint: int | None = None
 
 
 @dataclass(frozen=True)
@@ -170,3 +177,6 @@ class AdapterContext(BaseModel):
     public_url: str
     allow_private_addresses: bool = False
     timeout_s: float = 10.0
+    #: The installation's key for this channel type (see ``registry.channel_key``): what
+    #: a channel signs its own handles with, e.g. email's conversation tokens.
+    channel_key: str = ""

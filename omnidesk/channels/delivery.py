@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts import repository as accounts
-from omnidesk.channels.base import Outbound
+from omnidesk.channels.base import InboundAttachment, Outbound
 from omnidesk.channels.registry import build_adapter, get_adapter_class
 from omnidesk.contacts import repository as contacts
 from omnidesk.contacts.models import IDENTITY_KINDS
@@ -22,6 +22,7 @@ from omnidesk.conversations.service import DELIVER_JOB
 from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs.models import Job
 from omnidesk.jobs.runner import JobContext, JobRunner, PermanentJobError
+from omnidesk.kit.storage import Storage
 
 #: Already with the provider: a repeated job (an admin retry) must not send it again.
 _DELIVERED = ("sent", "delivered", "read")
@@ -34,7 +35,7 @@ def register(runner: JobRunner) -> None:
 async def deliver(ctx: JobContext, job: Job) -> None:
     message_id = int(job.payload["message_id"])
     async with ctx.db.transaction() as session:
-        prepared = await _prepare(session, job, message_id)
+        prepared = await _prepare(session, job, message_id, ctx.storage)
     if prepared is None:
         return
     inbox, outbound = prepared
@@ -63,7 +64,7 @@ async def mark_failed(ctx: JobContext, job: Job) -> None:
 
 
 async def _prepare(
-    session: AsyncSession, job: Job, message_id: int
+    session: AsyncSession, job: Job, message_id: int, storage: Storage
 ) -> tuple[Inbox, Outbound] | None:
     message = await conversations_repo.get_message(session, message_id)
     if message is None or (job.account_id is not None and message.account_id != job.account_id):
@@ -106,6 +107,44 @@ async def _prepare(
         subject=conversation.subject or None,
         thread_id=conversation.channel_thread_id,
         sender_name=sender_name,
-        meta={"created_at": message.created_at.isoformat()},
+        attachments=await _attachments(session, storage, message.id)
+        if adapter.capabilities.attachments
+        else (),
+        meta={
+            "created_at": message.created_at.isoformat(),
+            # Who speaks: "user" (an agent) or "system" (an automatic answer).
+            "sender_type": message.sender_type,
+            **await _thread(session, message.conversation_id, message.id),
+        },
     )
     return inbox, outbound
+
+
+async def _attachments(
+    session: AsyncSession, storage: Storage, message_id: int
+) -> tuple[InboundAttachment, ...]:
+    """The files of an agent's reply, for a channel that sends them (email)."""
+    rows = (await conversations_repo.attachments_of(session, [message_id]))[message_id]
+    if not rows:
+        return ()
+    files = []
+    for row in rows:
+        try:
+            data = await storage.get(row.storage_key)
+        except FileNotFoundError:
+            raise PermanentJobError(f"attachment {row.id} is missing from storage") from None
+        files.append(InboundAttachment(row.filename, row.content_type, data, row.content_id))
+    return tuple(files)
+
+
+async def _thread(session: AsyncSession, conversation_id: int, before_id: int) -> dict[str, object]:
+    """What a channel threads a reply with: the customer's last message in the conversation
+    (its provider id and metadata: an email's Message-ID, References, To and Cc) and the id
+    the provider gave our previous message."""
+    inbound, outbound = await conversations_repo.last_exchanged(session, conversation_id, before_id)
+    return {
+        "last_inbound": None
+        if inbound is None
+        else {"channel_message_id": inbound.channel_message_id, "meta": dict(inbound.meta)},
+        "last_outbound_id": outbound.channel_message_id if outbound is not None else None,
+    }

@@ -15,7 +15,7 @@ from typing import Any, Protocol, cast
 from omnidesk.channels.base import AdapterContext, ChannelAdapter
 from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.errors import ValidationFailed
-from omnidesk.kit.security import SecretBox
+from omnidesk.kit.security import SecretBox, hmac_sha256_hex
 from omnidesk.settings import Settings
 
 GROUP = "omnidesk.channels"
@@ -61,6 +61,11 @@ def decrypt_secrets(secret_box: SecretBox, inbox: Inbox) -> dict[str, Any]:
     return secrets
 
 
+def channel_key(secret_key: str, channel_type: str) -> str:
+    """A key of the installation for one channel type, derived from its secret key."""
+    return hmac_sha256_hex(secret_key, f"omnidesk.channel-key.{channel_type}".encode())
+
+
 def adapter_context(inbox: Inbox, secret_box: SecretBox, settings: Settings) -> AdapterContext:
     return AdapterContext(
         inbox_id=inbox.id,
@@ -70,6 +75,7 @@ def adapter_context(inbox: Inbox, secret_box: SecretBox, settings: Settings) -> 
         public_url=settings.public_url,
         allow_private_addresses=settings.webhooks_allow_private_addresses,
         timeout_s=settings.webhook_timeout_s,
+        channel_key=channel_key(settings.secret_key.get_secret_value(), inbox.channel_type),
     )
 
 

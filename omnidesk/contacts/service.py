@@ -412,6 +412,36 @@ async def add_identity(
     return identity
 
 
+async def attach_identity(
+    session: AsyncSession, clock: Clock, contact: Contact, kind: str, value: str
+) -> bool:
+    """A channel's handle on a contact (a chat visitor's email): attached when nobody owns it
+    yet. False when it is not valid or another contact owns it (nothing is changed)."""
+    region = await phone_region(session, contact.account_id)
+    try:
+        normalised = normalise_identity(kind, value, region)
+    except ValidationFailed:
+        return False
+    existing = await repo.find_identity(session, contact.account_id, kind, normalised)
+    if existing is not None:
+        return existing.contact_id == contact.id
+    try:
+        identity = await _insert_identity(session, clock, contact, kind, normalised, field="value")
+    except Conflict:
+        return False
+    contact.updated_at = clock.now()
+    await _record(
+        session,
+        clock,
+        Principal.system(contact.account_id),
+        "contact.identity_added",
+        contact_id=contact.id,
+        identity_id=identity.id,
+        kind=identity.kind,
+    )
+    return True
+
+
 async def remove_identity(
     session: AsyncSession, clock: Clock, actor: Principal, contact_id: int, identity_id: int
 ) -> None:

@@ -51,6 +51,10 @@ class Conversation(IdMixin, Base):
     last_activity_at: Mapped[datetime]
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    #: The customer's satisfaction rating (1 to 5), given once, and its comment.
+    csat_rating: Mapped[int | None] = mapped_column(Integer)
+    csat_comment: Mapped[str | None] = mapped_column(Text)
+    csat_at: Mapped[datetime | None]
 
 
 class ConversationTag(Base):

@@ -226,6 +226,56 @@ async def messages_by_channel_ids(
     return {(m.inbox_id or 0, m.channel_message_id or ""): m for m in rows}
 
 
+_THREADS_BY_CHANNEL_IDS = select(
+    Message.inbox_id, Message.channel_message_id, Message.id, Message.conversation_id
+).where(tuple_(Message.inbox_id, Message.channel_message_id).in_(bindparam("keys", expanding=True)))
+_RECENT_FOR_CONTACTS = (
+    select(Conversation)
+    .where(
+        Conversation.account_id == bindparam("account_id"),
+        tuple_(Conversation.inbox_id, Conversation.contact_id).in_(
+            bindparam("pairs", expanding=True)
+        ),
+        Conversation.status != "closed",
+        Conversation.last_activity_at >= bindparam("since"),
+    )
+    .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+)
+
+
+async def threads_by_channel_ids(
+    session: AsyncSession, keys: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """``(message id, conversation id)`` of stored messages by ``(inbox_id,
+    channel_message_id)``, in one query (columns only: no rows to load)."""
+    wanted = list(set(keys))
+    if not wanted:
+        return {}
+    rows = await session.execute(_THREADS_BY_CHANNEL_IDS, {"keys": wanted})
+    return {
+        (inbox_id or 0, channel_id or ""): (mid, cid) for inbox_id, channel_id, mid, cid in rows
+    }
+
+
+async def recent_for_contacts(
+    session: AsyncSession, account_id: int, pairs: Sequence[tuple[int, int]], since: datetime
+) -> dict[tuple[int, int], list[Conversation]]:
+    """Each ``(inbox_id, contact_id)``'s conversations not closed and active since
+    ``since``, latest activity first, in one query."""
+    if not pairs:
+        return {}
+    rows = await session.scalars(
+        _RECENT_FOR_CONTACTS,
+        {"account_id": account_id, "pairs": list(set(pairs)), "since": since},
+    )
+    recent: dict[tuple[int, int], list[Conversation]] = {}
+    for conversation in rows:
+        recent.setdefault((conversation.inbox_id or 0, conversation.contact_id), []).append(
+            conversation
+        )
+    return recent
+
+
 async def get_message_by_channel_id(
     session: AsyncSession, inbox_id: int, channel_message_id: str
 ) -> Message | None:
@@ -236,7 +286,12 @@ async def get_message_by_channel_id(
     )
 
 
-async def get_message(session: AsyncSession, message_id: int) -> Message | None:
+async def get_message(
+    session: AsyncSession, message_id: int, *, lock: bool = False
+) -> Message | None:
+    """``lock``: held until commit, and read as last committed (PostgreSQL: FOR UPDATE)."""
+    if lock:
+        return await session.get(Message, message_id, with_for_update=True, populate_existing=True)
     return await session.get(Message, message_id)
 
 
@@ -324,3 +379,25 @@ async def lock_conversation(session: AsyncSession, conversation_id: int) -> None
     await session.execute(
         select(Conversation.id).where(Conversation.id == conversation_id).with_for_update()
     )
+
+
+async def last_exchanged(
+    session: AsyncSession, conversation_id: int, before_id: int
+) -> tuple[Message | None, Message | None]:
+    """The customer's last message before ``before_id``, and our last one a provider took
+    (it has the provider's id): what a reply threads on."""
+    earlier = (
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.kind == "message",
+            Message.id < before_id,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    inbound = await session.scalar(earlier.where(Message.direction == "inbound"))
+    outbound = await session.scalar(
+        earlier.where(Message.direction == "outbound", Message.channel_message_id.is_not(None))
+    )
+    return inbound, outbound

@@ -63,6 +63,9 @@ class ConversationOut(BaseModel):
     last_activity_at: datetime
     first_response_at: datetime | None
     resolved_at: datetime | None
+    csat_rating: int | None = None
+    csat_comment: str | None = None
+    csat_at: datetime | None = None
     tags: list[str] = []
 
 

@@ -22,6 +22,7 @@ from omnidesk.accounts.principal import Principal
 from omnidesk.channels.base import Departure, Inbound
 from omnidesk.contacts import service as contacts
 from omnidesk.contacts.models import Contact
+from omnidesk.conversations import mail_threads
 from omnidesk.conversations import repository as repo
 from omnidesk.conversations.events import CONTACT_LEFT, MESSAGE_RECEIVED
 from omnidesk.conversations.models import Attachment, Conversation, Message
@@ -180,8 +181,11 @@ async def receive_inbound_many(
     conversations: dict[tuple[int, int], Conversation] = {}
     for account_id, group in groups.items():
         conversations |= await repo.latest_for_contacts(
-            session, account_id, [_pair(p) for p in group]
+            session, account_id, [_pair(p) for p in group if not mail_threads.applies(p.inbox)]
         )
+    mail = await mail_threads.load(
+        session, clock.now(), [_mail(p) for p in fresh if mail_threads.applies(p.inbox)]
+    )
     received: dict[tuple[int, str], ReceiveResult] = {}
     created: list[tuple[_Pending, Message, Conversation]] = []
     for p in fresh:
@@ -192,7 +196,7 @@ async def receive_inbound_many(
             first = received[key]
             outcomes[p.index] = ReceiveResult(first.message, first.conversation, created=False)
         else:
-            conversation = await _conversation_of(session, clock, p, conversations)
+            conversation = await _conversation_of(session, clock, p, conversations, mail)
             message = _inbound_message(p, conversation, clock.now())
             session.add(message)
             received[key] = outcomes[p.index] = ReceiveResult(message, conversation, True)
@@ -215,6 +219,11 @@ def _key(p: _Pending) -> tuple[int, str]:
 def _pair(p: _Pending) -> tuple[int, int]:
     assert p.contact is not None
     return (p.inbox.id, p.contact.id)
+
+
+def _mail(p: _Pending) -> mail_threads.Mail:
+    assert p.contact is not None
+    return (p.inbox, p.contact.id, p.item.inbound)
 
 
 def _by_account(pending: Sequence[_Pending]) -> dict[int, list[_Pending]]:
@@ -309,9 +318,16 @@ async def _conversation_of(
     clock: Clock,
     p: _Pending,
     latest: dict[tuple[int, int], Conversation],
+    mail: mail_threads.MailThreads,
 ) -> Conversation:
     assert p.contact is not None
     inbound = p.item.inbound
+    if mail_threads.applies(p.inbox):  # threaded by headers, never by recency alone
+        conversation = mail.find(p.inbox, p.contact.id, inbound)
+        if conversation is None:
+            conversation = await _open_conversation(session, clock, p.inbox, p.contact.id, inbound)
+        mail.remember(p.inbox, p.contact.id, inbound, conversation)
+        return conversation
     if inbound.thread_id:
         return await _conversation_for(session, clock, p.inbox, p.contact.id, inbound)
     conversation = latest.get(_pair(p))
@@ -397,6 +413,12 @@ async def _conversation_for(
         )
     if conversation is not None and conversation.contact_id == contact_id:
         return conversation
+    return await _open_conversation(session, clock, inbox, contact_id, inbound)
+
+
+async def _open_conversation(
+    session: AsyncSession, clock: Clock, inbox: Inbox, contact_id: int, inbound: Inbound
+) -> Conversation:
     now = clock.now()
     conversation = Conversation(
         account_id=inbox.account_id,
@@ -764,7 +786,9 @@ async def record_delivery(
     error: str | None = None,
 ) -> Message | None:
     """The provider's word on an outbound message: sent, delivered, read or failed."""
-    message = await repo.get_message(session, message_id)
+    # Locked: a delivery job's "sent" and a reader's "read" may race; the later one must
+    # see the other's state to keep the message from going backwards.
+    message = await repo.get_message(session, message_id, lock=True)
     if message is None or message.direction != "outbound":
         return None
     order = ("queued", "sent", "delivered", "read")

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/inboxes", tags=["inboxes"])
 
 def inbox_out(inbox: Inbox, container: ContainerDep) -> InboxOut:
     capabilities: dict[str, object] = {}
-    webhook_url = None
+    webhook_url = forwarding_address = None
     try:
         adapter = registry.get_adapter_class(inbox.channel_type)
     except ValidationFailed:
@@ -29,6 +29,9 @@ def inbox_out(inbox: Inbox, container: ContainerDep) -> InboxOut:
         if isinstance(path, str):
             base = container.settings.public_url.rstrip("/")
             webhook_url = base + path.format(inbox_id=inbox.id)
+        address_of = getattr(adapter, "inbound_address", None)
+        if callable(address_of):
+            forwarding_address = address_of(inbox.id, container.settings)
     return InboxOut(
         id=inbox.id,
         name=inbox.name,
@@ -37,6 +40,7 @@ def inbox_out(inbox: Inbox, container: ContainerDep) -> InboxOut:
         secret_keys=service.secret_keys(container.secret_box, inbox),
         capabilities=capabilities,
         webhook_url=webhook_url,
+        forwarding_address=forwarding_address,
         created_at=inbox.created_at,
         updated_at=inbox.updated_at,
     )

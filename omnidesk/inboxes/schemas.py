@@ -23,7 +23,10 @@ class InboxCreate(BaseModel):
 
 class InboxUpdate(BaseModel):
     name: Text | None = Field(default=None, min_length=1, max_length=200)
-    config: JsonObject | None = Field(default=None, description="Replaces the config.")
+    config: JsonObject | None = Field(
+        default=None,
+        description="Merged into the config: the keys given replace theirs, the others are kept.",
+    )
     secrets: JsonObject | None = Field(
         default=None, description="Merged into the stored secrets: given keys are replaced."
     )
@@ -38,6 +41,11 @@ class InboxOut(BaseModel):
     capabilities: dict[str, Any]
     webhook_url: str | None = Field(
         description="Where the provider or your system sends this inbox's inbound messages."
+    )
+    forwarding_address: str | None = Field(
+        default=None,
+        description="Email inboxes: forward the support address's mail here (the built-in "
+        "SMTP listener).",
     )
     created_at: datetime
     updated_at: datetime

@@ -54,6 +54,12 @@ def _validated(
         raise ValidationFailed(first["msg"], field=f"{field}.{where}" if where else field) from None
 
 
+def _signing_secret_key(adapter: object) -> str:
+    """The secrets key a channel generates and shows once (``signing_secret_key``)."""
+    key = getattr(adapter, "signing_secret_key", SIGNING_SECRET)
+    return key if isinstance(key, str) else SIGNING_SECRET
+
+
 def secret_keys(secret_box: SecretBox, inbox: Inbox) -> list[str]:
     try:
         return sorted(registry.decrypt_secrets(secret_box, inbox))
@@ -112,7 +118,8 @@ async def create_inbox(
         data={"inbox_id": inbox.id, "name": inbox.name, "channel_type": inbox.channel_type},
         clock=clock,
     )
-    generated = secrets.get(SIGNING_SECRET) if SIGNING_SECRET not in data.secrets else None
+    key = _signing_secret_key(adapter)
+    generated = secrets.get(key) if key not in data.secrets else None
     return Saved(inbox, generated if isinstance(generated, str) else None)
 
 
@@ -134,9 +141,11 @@ async def update_inbox(
         inbox.name = data.name
         changed.append("name")
     if data.config is not None:
+        # Merged like the secrets: a key left out keeps its value, so what the server made
+        # (a widget key already embedded in customers' pages) survives an edit.
         inbox.config = _validated(
             adapter.config_schema,
-            data.config,
+            {**inbox.config, **data.config},
             field="config",
             context={"allow_private_addresses": allow_private_addresses},
         )
@@ -169,14 +178,15 @@ async def rotate_secret(
     """Replace the signing secret with a fresh one; the old one stops working at once."""
     actor.require("admin")
     inbox = await get_inbox(session, actor, inbox_id)
-    schema = registry.get_adapter_class(inbox.channel_type).secrets_schema
-    if SIGNING_SECRET not in schema.model_fields:
+    adapter = registry.get_adapter_class(inbox.channel_type)
+    schema, key = adapter.secrets_schema, _signing_secret_key(adapter)
+    if key not in schema.model_fields:
         raise ValidationFailed("this channel has no signing secret to rotate", field="inbox_id")
     current = registry.decrypt_secrets(secret_box, inbox)
-    current.pop(SIGNING_SECRET, None)
+    current.pop(key, None)
     # Validating without the key lets the schema's default factory generate a new secret.
     secrets = _validated(schema, current, field="secrets")
-    fresh = secrets.get(SIGNING_SECRET)
+    fresh = secrets.get(key)
     if not isinstance(fresh, str):
         raise ValidationFailed("this channel does not generate signing secrets", field="inbox_id")
     inbox.secrets_encrypted = registry.encrypt_secrets(secret_box, secrets)

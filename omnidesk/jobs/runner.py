@@ -30,6 +30,7 @@ from omnidesk.jobs.models import Job
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.db import Database
 from omnidesk.kit.security import SecretBox
+from omnidesk.kit.storage import LocalStorage, Storage
 from omnidesk.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -64,6 +65,8 @@ class JobContext:
     settings: Settings
     secret_box: SecretBox
     session: AsyncSession
+    #: Where attachments live (the app's storage).
+    storage: Storage
 
 
 Handler = Callable[[JobContext, Job], Awaitable[None]]
@@ -100,12 +103,14 @@ class JobRunner:
         handlers: Mapping[str, Handler] | None = None,
         *,
         secret_box: SecretBox | None = None,
+        storage: Storage | None = None,
         seed: int | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.clock = clock
         self.secret_box = secret_box or SecretBox(settings.secret_key.get_secret_value())
+        self.storage = storage or LocalStorage(settings.attachments_dir)
         self._registry: dict[str, _Registration] = {}
         for kind, handler in (handlers or {}).items():
             self.register(kind, handler)
@@ -216,7 +221,9 @@ class JobRunner:
         self.wake()  # a slot is free
 
     def _context(self, session: AsyncSession) -> JobContext:
-        return JobContext(self.db, self.clock, self.settings, self.secret_box, session)
+        return JobContext(
+            self.db, self.clock, self.settings, self.secret_box, session, self.storage
+        )
 
     # One claim, one attempt ------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """``omnidesk worker``: the job runner alone, for scale-out deployments.
 
 Run any number of them next to ``omnidesk serve`` processes started with
-``OMNIDESK_JOBS__EMBEDDED=false``; on PostgreSQL they share the job table safely. SIGTERM
+``OMNIDESK_JOBS__EMBEDDED=false``; on PostgreSQL they share the job table safely. With
+``OMNIDESK_EMAIL__EMBEDDED=false`` they also run the email channel's SMTP listener and IMAP
+pollers (docs/channels/email.md). SIGTERM
 or SIGINT stops claiming, lets running jobs finish for a while, and exits.
 """
 
@@ -29,6 +31,8 @@ async def run_worker(
         settings,
         "worker",
         run_jobs=True,
+        # The SMTP listener and IMAP pollers, when `omnidesk serve` does not run them.
+        run_email=not settings.email.embedded,
         until=stop,
         stopping=finish_jobs,
         concurrency=settings.jobs.concurrency,

@@ -77,17 +77,22 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, "error")
-        log.info("request_refused", status=exc.status_code, code=code, path=request.url.path)
-        return JSONResponse(
-            error_body(code, str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
+        return http_error_response(exc, request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         return unexpected_error_response(request.url.path)
+
+
+def http_error_response(exc: StarletteHTTPException, path: str) -> JSONResponse:
+    """Starlette's own refusals (404 route, 405…) in the one error shape, logged."""
+    code = _HTTP_CODES.get(exc.status_code, "error")
+    log.info("request_refused", status=exc.status_code, code=code, path=path)
+    return JSONResponse(
+        error_body(code, str(exc.detail)),
+        status_code=exc.status_code,
+        headers=getattr(exc, "headers", None),
+    )
 
 
 def unexpected_error_response(path: str) -> JSONResponse:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -221,6 +222,35 @@ async def test_delivery_updates_never_move_backwards(
             await service.record_delivery(
                 session, clock, message_id=mid, state=state, channel_message_id="p-1"
             )
+    messages = (await client.get(f"{API}/{cid}/messages", headers=tenant.headers)).json()
+    assert messages["items"][0]["delivery_status"] == "read"
+
+
+async def test_a_read_and_a_late_sent_racing_keep_the_message_read(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    make_contact: MakeContact,
+    db: Database,
+    make_inbox: Callable[[Tenant], Awaitable[Inbox]],
+) -> None:
+    inbox = await make_inbox(tenant)
+    cid = (await _open(client, tenant, await make_contact(tenant), inbox_id=inbox.id))["id"]
+    mid = (
+        await client.post(f"{API}/{cid}/messages", json={"body": "x"}, headers=tenant.headers)
+    ).json()["id"]
+    clock = FrozenClock()
+
+    async def record(state: str) -> None:
+        async with db.transaction() as session:
+            await service.record_delivery(session, clock, message_id=mid, state=state)
+
+    # The reader's "read" is written but not committed when the delivery job records "sent".
+    async with db.transaction() as reading:
+        await service.record_delivery(reading, clock, message_id=mid, state="read")
+        await reading.flush()
+        late_sent = asyncio.create_task(record("sent"))
+        await asyncio.sleep(0.2)  # the job reaches the message (and waits for the lock)
+    await late_sent
     messages = (await client.get(f"{API}/{cid}/messages", headers=tenant.headers)).json()
     assert messages["items"][0]["delivery_status"] == "read"
 

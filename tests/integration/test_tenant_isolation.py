@@ -51,6 +51,8 @@ BODIES: dict[str, Any] = {
     "PUT /api/v1/routing/agents/{user_id}/presence": {"presence": "away"},
     "PUT /api/v1/routing/agents/{user_id}/profile": {"profile_id": None},
     "PUT /api/v1/routing/agents/{user_id}/skills": {"skills": []},
+    "POST /api/v1/conversations/{conversation_id}/typing": {"typing": True},
+    "POST /api/v1/conversations/{conversation_id}/read": {"message_id": 1},
 }
 
 
@@ -66,6 +68,7 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
     team = await post("/api/v1/teams", {"name": f"{MARKER} team", "member_ids": [agent["id"]]})
     token = await post("/api/v1/api-tokens", {"name": f"{MARKER} token"})
     inbox = await post("/api/v1/inboxes", {"name": f"{MARKER} inbox", "channel_type": "api"})
+    webchat = await post("/api/v1/inboxes", {"name": f"{MARKER} chat", "channel_type": "webchat"})
     company = await post("/api/v1/companies", {"name": f"{MARKER} company"})
     contact = await post(
         "/api/v1/contacts",
@@ -168,6 +171,7 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         "attachment_id": upload.json()["id"],
         "job_id": job_id,
         "identity_id": contact_identities["identities"][0]["id"],
+        "key": webchat["config"]["widget_key"],
     }
 
 
@@ -268,6 +272,17 @@ async def test_another_accounts_ids_never_answer_with_data(
         url = path.format(**ids)
         body = _fill(BODIES.get(f"{method} {path}"), ids)
         response = await client.request(method, url, json=body, headers=other_tenant.headers)
+        if path.startswith("/widget/"):
+            # The web chat's visitor protocol is public, found by the widget key and
+            # authenticated by visitor tokens (tests/channels/webchat): an account's token
+            # opens nothing there, and only a session (the widget's settings) answers.
+            assert path.endswith("/session") or response.status_code in (401, 422), (
+                method,
+                path,
+                response.status_code,
+            )
+            assert MARKER not in response.text
+            continue
         assert response.status_code in (403, 404), (
             method,
             path,

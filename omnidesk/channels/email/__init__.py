@@ -1,0 +1,1 @@
+"""The email channel: SMTP listener and IMAP polling in, SMTP out, threaded conversations."""
