@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 
 from omnidesk.accounts.models import Account
 from omnidesk.bench.harness import BenchError, ScratchDatabase, machine_info, self_cpu_s
-from omnidesk.channels.email.mime import to_inbound
+from omnidesk.channels.email.mime import to_inbound, without_headers
 from omnidesk.conversations.inbound import InboundWriter
 from omnidesk.conversations.models import Attachment, Conversation, Message
 from omnidesk.conversations.service import InboundItem
@@ -121,17 +121,7 @@ def plan(config: EmailBenchConfig, corpus: list[bytes]) -> list[Planned]:
 
 def _with_headers(raw: bytes, headers: list[str]) -> bytes:
     """``raw`` with the bench's own From, Subject and threading headers."""
-    text = raw.replace(b"\r\n", b"\n")
-    head, _, body = text.partition(b"\n\n")
-    kept, skipping = [], False
-    for line in head.split(b"\n"):
-        if line[:1] in (b" ", b"\t"):
-            if not skipping:
-                kept.append(line)
-            continue
-        skipping = line.partition(b":")[0].strip().lower() in _REPLACED
-        if not skipping:
-            kept.append(line)
+    kept, body = without_headers(raw, _REPLACED)
     new = [h.encode() for h in headers]
     return b"\r\n".join(new + kept) + b"\r\n\r\n" + body.replace(b"\n", b"\r\n")
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
@@ -21,3 +24,14 @@ async def cancel_and_wait(*tasks: asyncio.Task[Any]) -> None:
     for task in tasks:
         if not task.cancelled():
             task.exception()
+
+
+async def first_to_end(*work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work`` side by side until one ends, stop the others, and return its result
+    (or raise its error): a socket's stream, listener and heartbeat live and die together."""
+    tasks = [asyncio.create_task(w) for w in work]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await cancel_and_wait(*tasks)
+    return done.pop().result()

@@ -26,7 +26,7 @@ from omnidesk.kit.db import Database
 from omnidesk.kit.errors import error_body
 from omnidesk.realtime import repository
 from omnidesk.realtime.broker import BrokerUnavailable, Subscription
-from omnidesk.realtime.cancel import cancel_and_wait
+from omnidesk.realtime.cancel import first_to_end
 from omnidesk.realtime.hub import Hub, event_payload
 from omnidesk.realtime.visibility import may_see
 
@@ -106,23 +106,15 @@ class AgentConnection:
             await self.websocket.send_text(json.dumps(message, separators=(",", ":")))
 
     async def _run(self, subscription: Subscription, after: int | None) -> int | None:
-        tasks = [
-            asyncio.create_task(self._stream(subscription, after)),
-            asyncio.create_task(self._listen()),
-            asyncio.create_task(self._beat()),
-        ]
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await cancel_and_wait(*tasks)
-        first = done.pop()
-        error = first.exception()
-        if error is None:
-            return first.result()
-        if isinstance(error, WebSocketDisconnect | OSError):
+            return await first_to_end(
+                self._stream(subscription, after), self._listen(), self._beat()
+            )
+        except (WebSocketDisconnect, OSError):
             return None
-        log.error("websocket_failed", user_id=self.principal.user_id, exc_info=error)
-        return CLOSE_ERROR
+        except Exception:
+            log.exception("websocket_failed", user_id=self.principal.user_id)
+            return CLOSE_ERROR
 
     async def _stream(self, subscription: Subscription, after: int | None) -> int:
         async with self.db.transaction() as session:

@@ -253,21 +253,29 @@ def _stored_id(message_id: str) -> str:
     return "sha256." + hashlib.sha256(message_id.encode()).hexdigest()
 
 
-def _generated_id(raw: bytes) -> str:
-    """A Message-ID for a mail without one, the same for every delivery of that mail:
-    trace headers (Received…) and line endings differ between deliveries, so they are left
-    out of the hash."""
+def without_headers(raw: bytes, names: frozenset[bytes]) -> tuple[list[bytes], bytes]:
+    """The header lines of ``raw`` but those named in ``names`` (lower-case, folded lines
+    included), and its body; line endings become ``\\n``."""
     text = raw.replace(b"\r\n", b"\n")
     head, _, body = text.partition(b"\n\n")
-    kept, skipping = [], False
+    kept: list[bytes] = []
+    skipping = False
     for line in head.split(b"\n"):
         if line[:1] in (b" ", b"\t"):
             if not skipping:
                 kept.append(line)
             continue
-        skipping = line.partition(b":")[0].strip().lower() in _TRACE_HEADERS
+        skipping = line.partition(b":")[0].strip().lower() in names
         if not skipping:
             kept.append(line)
+    return kept, body
+
+
+def _generated_id(raw: bytes) -> str:
+    """A Message-ID for a mail without one, the same for every delivery of that mail:
+    trace headers (Received…) and line endings differ between deliveries, so they are left
+    out of the hash."""
+    kept, body = without_headers(raw, _TRACE_HEADERS)
     digest = hashlib.sha256(b"\n".join(kept) + b"\n\n" + body).hexdigest()
     return f"generated.{digest[:40]}@omnidesk.invalid"
 

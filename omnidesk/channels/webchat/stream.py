@@ -38,7 +38,7 @@ from omnidesk.conversations import service as conversations
 from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.errors import NotFound, RateLimited, Unauthorized
 from omnidesk.realtime.broker import BrokerUnavailable, Subscription
-from omnidesk.realtime.cancel import cancel_and_wait
+from omnidesk.realtime.cancel import first_to_end
 from omnidesk.realtime.connection import client_message, close
 
 if TYPE_CHECKING:
@@ -131,23 +131,15 @@ class VisitorConnection:
             await self.websocket.send_text(json.dumps(frame, separators=(",", ":")))
 
     async def _run(self, subscription: Subscription, after: int) -> int | None:
-        tasks = [
-            asyncio.create_task(self._stream(subscription, after)),
-            asyncio.create_task(self._listen()),
-            asyncio.create_task(self._ping()),
-        ]
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            await cancel_and_wait(*tasks)
-        first = done.pop()
-        error = first.exception()
-        if error is None:
-            return first.result()
-        if isinstance(error, WebSocketDisconnect | OSError):
+            return await first_to_end(
+                self._stream(subscription, after), self._listen(), self._ping()
+            )
+        except (WebSocketDisconnect, OSError):
             return None
-        log.error("visitor_websocket_failed", inbox_id=self.inbox.id, exc_info=error)
-        return CLOSE_ERROR
+        except Exception:
+            log.exception("visitor_websocket_failed", inbox_id=self.inbox.id)
+            return CLOSE_ERROR
 
     async def _stream(self, subscription: Subscription, after: int) -> int:
         async with self.container.db.transaction() as session:
