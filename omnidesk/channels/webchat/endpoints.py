@@ -165,7 +165,7 @@ async def _inbox(request: Request, container: Container, key: str) -> Inbox:
     return inbox
 
 
-def _visitor_id(container: Container, inbox: Inbox, token: str | None) -> str:
+def visitor_id_of(container: Container, inbox: Inbox, token: str | None) -> str:
     if not token:
         raise Unauthorized("send the visitor token: Authorization: Visitor <token>")
     try:
@@ -182,7 +182,7 @@ async def visitor(request: Request, key: str, *, message: bool = False) -> Calle
     container: Container = request.app.state.container
     inbox = await _inbox(request, container, key)
     scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-    visitor_id = _visitor_id(
+    visitor_id = visitor_id_of(
         container, inbox, token.strip() if scheme.lower() == VISITOR_SCHEME else None
     )
     limits = container.settings.webchat
@@ -195,7 +195,7 @@ async def visitor(request: Request, key: str, *, message: bool = False) -> Calle
     return Caller(container, inbox, visitor_id, contact)
 
 
-def _links(container: Container, inbox: Inbox) -> service.Links:
+def links_of(container: Container, inbox: Inbox) -> service.Links:
     return service.Links(
         base_url=container.settings.public_url.rstrip("/"),
         widget_key=service.config_of(inbox).widget_key,
@@ -279,7 +279,7 @@ async def list_messages(
             session, caller.inbox, caller.contact.id, after=after, limit=limit
         )
         messages = await service.visitor_messages(
-            session, caller.inbox, rows, _links(caller.container, caller.inbox)
+            session, caller.inbox, rows, links_of(caller.container, caller.inbox)
         )
         conversation = await service.latest_conversation(session, caller.inbox, caller.contact.id)
     return HistoryOut(messages=messages, conversation=service.conversation_view(conversation))
@@ -387,7 +387,7 @@ async def _message_response(caller: Caller, result: ReceiveResult) -> Response:
                 result.message, attachments[result.message.id]
             ).model_dump(mode="json")
         [out] = await service.visitor_messages(
-            session, caller.inbox, [message], _links(caller.container, caller.inbox)
+            session, caller.inbox, [message], links_of(caller.container, caller.inbox)
         )
     return Response(
         out.model_dump_json(),

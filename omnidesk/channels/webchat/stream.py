@@ -28,11 +28,11 @@ from starlette.websockets import WebSocketDisconnect
 
 from omnidesk.channels.webchat import service
 from omnidesk.channels.webchat.endpoints import (
-    _links,
-    _visitor_id,
     agents,
+    links_of,
     origin_allowed,
     router,
+    visitor_id_of,
 )
 from omnidesk.conversations import service as conversations
 from omnidesk.inboxes.models import Inbox
@@ -87,7 +87,7 @@ async def visitor_socket(websocket: WebSocket, key: str) -> None:
             await close(websocket, CLOSE_FORBIDDEN, "this site may not embed the chat")
             return
         try:
-            visitor_id = _visitor_id(container, inbox, websocket.query_params.get("token"))
+            visitor_id = visitor_id_of(container, inbox, websocket.query_params.get("token"))
         except Unauthorized as exc:
             await close(websocket, CLOSE_UNAUTHENTICATED, exc.message)
             return
@@ -105,7 +105,7 @@ class VisitorConnection:
         self.container = container
         self.inbox = inbox
         self.visitor_id = visitor_id
-        self.links = _links(container, inbox)
+        self.links = links_of(container, inbox)
         self.contact_id: int | None = None
         self.conversations: set[int] = set()
         self.names: dict[int, str] = {}
