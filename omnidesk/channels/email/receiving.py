@@ -9,12 +9,10 @@ answers: the listener says 250 and the poller records a UID only after that.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
-from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -100,21 +98,15 @@ class EmailReceiver:
     def inbound(self, raw: bytes, envelope_recipients: Sequence[str] = ()) -> Inbound:
         """The mail as an Inbound, with its conversation hint; BadMail when unparseable."""
         try:
-            inbound = mime.to_inbound(raw)
+            # A mail without a Message-ID gets one made from its bytes (trace headers
+            # aside), so a mail that comes twice is still stored once.
+            inbound = mime.to_inbound(raw, limits=self.settings.attachments)
         except Exception as exc:  # whatever the bytes, the caller gets one kind of error
             raise BadMail(f"the message cannot be parsed ({type(exc).__name__})") from exc
-        changes: dict[str, Any] = {}
-        if not inbound.channel_message_id:
-            # No Message-ID: one derived from the bytes still deduplicates a mail that
-            # comes twice (a retried SMTP transaction, an IMAP poll repeated).
-            digest = hashlib.sha256(raw).hexdigest()[:40]
-            changes["channel_message_id"] = f"sha256.{digest}@omnidesk.invalid"
         hint = addressing.conversation_hint(
             _recipients(raw, inbound, envelope_recipients), self.key
         )
-        if hint is not None:
-            changes["conversation_hint"] = hint
-        return dataclasses.replace(inbound, **changes) if changes else inbound
+        return inbound if hint is None else dataclasses.replace(inbound, conversation_hint=hint)
 
     async def store(self, inbox: EmailInbox, inbound: Inbound) -> ReceiveResult:
         """Store the mail in the inbox (once: a Message-ID seen before returns the stored

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import smtplib
 import socket
+from email import policy
 from email.message import EmailMessage
 
 import httpx
@@ -18,7 +19,7 @@ from omnidesk.contacts.models import Identity
 from omnidesk.conversations.models import Attachment, Conversation, Message
 from omnidesk.kit.clock import FrozenClock
 from omnidesk.kit.db import Database
-from omnidesk.settings import Settings
+from omnidesk.settings import AttachmentSettings, Settings
 from tests.channels.email.conftest import (
     INBOUND_DOMAIN,
     MAX_MESSAGE_BYTES,
@@ -329,3 +330,43 @@ async def test_a_mails_attachments_are_stored_before_the_250(
     )
     assert response.status_code == 200, response.text
     assert response.content == b"\x89PNG\r\n\x1a\nfake"
+
+
+async def test_the_installations_attachment_limits_drop_a_file_and_keep_the_mail(
+    email_settings: Settings, email_clock: FrozenClock, tenant: Tenant, db: Database
+) -> None:
+    limits = AttachmentSettings(max_bytes=1024, allowed_types=["text/plain"])
+    app = create_app(email_settings.model_copy(update={"attachments": limits}), clock=email_clock)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        inbox = await make_email_inbox(client, tenant)
+        composed = EmailMessage()
+        composed["From"] = "carla@customer.example.com"
+        composed["To"] = "support@acme.example.com"
+        composed["Subject"] = "Photos"
+        composed["Message-ID"] = "<photos@customer.example.com>"
+        composed.set_content("Two photos and the receipt.")
+        composed.add_attachment(
+            b"0123456789abcdef\n" * 128, maintype="text", subtype="plain", filename="big.txt"
+        )
+        composed.add_attachment(b"\x89PNG", maintype="image", subtype="png", filename="k.png")
+        composed.add_attachment(b"ok", maintype="text", subtype="plain", filename="receipt.txt")
+        await smtp_send(
+            email_settings.email.smtp_port or 0,
+            "carla@customer.example.com",
+            [inbox["forwarding_address"]],
+            composed.as_bytes(policy=policy.SMTP),  # CRLF: the SMTP line length holds
+        )
+        [message] = await _messages(db, inbox["id"])
+        async with db.sessionmaker() as session:
+            stored = (
+                await session.scalars(select(Attachment).where(Attachment.message_id == message.id))
+            ).all()
+    assert message.body.startswith("Two photos and the receipt.")
+    assert [a.filename for a in stored] == ["receipt.txt"]
+    assert sorted(d["filename"] for d in message.meta["dropped_attachments"]) == [
+        "big.txt",
+        "k.png",
+    ]
