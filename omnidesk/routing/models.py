@@ -95,7 +95,7 @@ class RoutingProfile(IdMixin, Base):
 
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
-    #: ``{"voice": 1, "chat": 3, "email": 5}``; a channel not named has no capacity.
+    #: ``{"voice": 1, "webchat": 3, "email": 5}``; a channel not named has no capacity.
     capacity: Mapped[dict[str, int]] = mapped_column(JsonDoc, default=dict)
     #: Holding one item of such a channel blocks every other channel.
     exclusive_channels: Mapped[list[str]] = mapped_column(JsonDoc, default=list)

@@ -265,10 +265,12 @@ def _unique_skills(value: list[SkillRequirementIn] | None) -> list[SkillRequirem
 
 Capacity = Annotated[
     dict[ChannelName, Annotated[int, Field(ge=0, le=1000)]],
-    Field(max_length=50, examples=[{"voice": 1, "chat": 3, "email": 5}]),
+    Field(max_length=50, examples=[{"voice": 1, "webchat": 3, "email": 5}]),
 ]
 #: The generic API channel carries messages like chat does.
-DEFAULT_CAPACITY = {"voice": 1, "chat": 3, "email": 5, "api": 3}
+#: Keys are work channels: the inbox's channel type (an installed channel with no capacity
+#: here would never be offered to anyone with the default profile).
+DEFAULT_CAPACITY = {"voice": 1, "webchat": 3, "email": 5, "api": 3}
 
 
 class ProfileCreate(BaseModel):

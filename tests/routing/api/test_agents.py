@@ -96,7 +96,7 @@ async def test_routing_profiles_and_the_default(
     profiles = ok(await client.get(f"{API}/profiles", headers=h))
     assert [
         (p["name"], p["is_default"], p["capacity"], p["exclusive_channels"]) for p in profiles
-    ] == [("Default", True, {"voice": 1, "chat": 3, "email": 5, "api": 3}, ["voice"])]
+    ] == [("Default", True, {"voice": 1, "webchat": 3, "email": 5, "api": 3}, ["voice"])]
     default_id = profiles[0]["id"]
     chat = ok(
         await client.post(
