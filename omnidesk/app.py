@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from omnidesk import __version__, bootstrap
 from omnidesk.accounts import endpoints as accounts
+from omnidesk.automation import endpoints as automation
 from omnidesk.channels.api import endpoints as api_channel
 from omnidesk.channels.webchat import stream as webchat_channel
 from omnidesk.contacts import endpoints as contacts
@@ -23,11 +24,13 @@ from omnidesk.kit.clock import Clock
 from omnidesk.kit.logging import configure_logging
 from omnidesk.kit.process import tune_for_latency
 from omnidesk.realtime import endpoints as realtime
+from omnidesk.realtime import viewers, viewing
 from omnidesk.routing import endpoints as routing
 from omnidesk.settings import Settings
 from omnidesk.web.errors import ERROR_RESPONSES, install_error_handlers
 from omnidesk.web.lane import FastLane
 from omnidesk.web.middleware import RequestContextMiddleware
+from omnidesk.web.spa import spa_router
 
 DESCRIPTION = """
 The omnidesk REST API. Authenticate with a bearer API token (`Authorization: Bearer odk_…`)
@@ -52,6 +55,7 @@ def create_app(
             yield
         finally:
             await bootstrap.stop(container)
+            await viewers.close(container)
 
     app = FastAPI(
         title="omnidesk",
@@ -78,13 +82,15 @@ def create_app(
     app.include_router(contacts.router)
     app.include_router(conversations.router)
     app.include_router(routing.router)
+    app.include_router(automation.router)
+    app.include_router(viewing.router)  # collision presence
     app.include_router(webchat_channel.router)  # visitors' calls, their socket, /widget.js
     app.include_router(webchat_channel.agents)
+    app.include_router(spa_router())  # the agent desktop at /app
 
     @app.get("/", include_in_schema=False)
     async def home() -> RedirectResponse:
-        # The agent desktop will live here; until then, the API's documentation.
-        return RedirectResponse("/docs")
+        return RedirectResponse("/app/")  # the agent desktop
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process is up")
     async def healthz() -> dict[str, str]:

@@ -1,6 +1,7 @@
 """Every context's models, imported so that the metadata is complete (Alembic, tests)."""
 
 from omnidesk.accounts import models as accounts
+from omnidesk.automation import models as automation
 from omnidesk.channels.email import models as email
 from omnidesk.contacts import models as contacts
 from omnidesk.conversations import models as conversations
@@ -13,6 +14,7 @@ from omnidesk.routing import models as routing
 __all__ = [
     "Base",
     "accounts",
+    "automation",
     "contacts",
     "conversations",
     "email",

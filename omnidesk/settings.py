@@ -137,6 +137,9 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     login_attempts_per_minute: int = Field(default=10, gt=0)
     ws_heartbeat_s: float = Field(default=25.0, gt=0)
+    #: How long "an agent is viewing this conversation" lasts without renewal (a closed tab
+    #: disappears from the other agents' collision indicator after this).
+    viewing_ttl_s: float = Field(default=30.0, gt=0, le=3600)
     #: How long a server process trusts an API token it checked (0: check on every request).
     token_cache_s: float = Field(default=5.0, ge=0)
     attachments: AttachmentSettings = AttachmentSettings()

@@ -172,12 +172,28 @@ async def update_user(
     "/users/{user_id}/sign-out",
     tags=["users"],
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="End every browser session of a user (supervisor)",
+    summary="Sign a user out: end every browser session of theirs (supervisor)",
+    description="Their browser sessions are revoked and their open agent websockets closed "
+    "(code 4401); their routing presence becomes `offline` (reason `signed_out`) and the "
+    "router gives their open offers to other agents, as on logout; work they accepted stays "
+    "theirs. Their API tokens are left alone (revoke those with `DELETE /api-tokens/{id}`).",
+    responses={
+        403: {"description": "The caller is an agent"},
+        404: {"description": "No such user in the caller's account"},
+    },
 )
 async def sign_out_user(
     user_id: RowId, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> None:
     await service.sign_out_user(session, clock, principal, user_id)
+    await routing.log_out(
+        session,
+        clock,
+        principal.account_id,
+        user_id,
+        reason=routing.SIGNED_OUT,
+        actor_user_id=principal.user_id,
+    )
 
 
 # Teams ----------------------------------------------------------------------------------

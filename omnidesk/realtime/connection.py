@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 CLOSE_RESTART = 1012  # the server is stopping: reconnect (elsewhere) with last_event_id
 CLOSE_RESUME = 1013  # fell behind, or the broker lost events: reconnect with last_event_id
 CLOSE_ERROR = 1011
+CLOSE_SIGNED_OUT = 4401  # as an unauthenticated socket: the session was revoked
 REPLAY_PAGE = 500
 #: Replayed ids remembered to drop their live duplicates. Older ones committed long before
 #: the subscription and cannot come live; the bound keeps a long catch-up cheap.
@@ -133,7 +134,18 @@ class AgentConnection:
                 continue
             if may_see(self.principal, event):  # the fan-out chose already: the last gate
                 await self.send({"type": "event", "event": event})
+            if self._signed_out_by(event):
+                return CLOSE_SIGNED_OUT
         return CLOSE_RESUME if subscription.interrupted else CLOSE_RESTART
+
+    def _signed_out_by(self, event: Mapping[str, Any]) -> bool:
+        """A supervisor ended this user's browser sessions: a socket opened with one ends
+        too (one opened with an API token is not a browser's)."""
+        return (
+            event.get("type") == "user.signed_out"
+            and self.principal.via == "session"
+            and (event.get("data") or {}).get("user_id") == self.principal.user_id
+        )
 
     async def _replay(self, after: int, remember_above: int) -> set[int]:
         replayed: set[int] = set()

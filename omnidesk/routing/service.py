@@ -1013,6 +1013,8 @@ async def delete_away_reason(
 
 #: The reason recorded with the presence of an agent set offline by their logging out.
 LOGGED_OUT = "logged_out"
+#: The reason recorded when a supervisor signed the agent out (``POST /users/{id}/sign-out``).
+SIGNED_OUT = "signed_out"
 
 
 async def _user(session: AsyncSession, actor: Principal, user_id: int) -> User:
@@ -1139,14 +1141,29 @@ async def set_presence(
     return await get_agent(session, clock, actor, user.id)
 
 
-async def log_out(session: AsyncSession, clock: Clock, account_id: int, user_id: int) -> None:
-    """The agent ended their last browser session: offline (``logged_out``), so that their
-    open offers go to others at once; work they accepted stays theirs (docs/routing.md)."""
+async def log_out(
+    session: AsyncSession,
+    clock: Clock,
+    account_id: int,
+    user_id: int,
+    *,
+    reason: str = LOGGED_OUT,
+    actor_user_id: int | None = None,
+) -> None:
+    """The agent ended their last browser session (or a supervisor ended them all, with
+    ``reason`` ``signed_out``): offline, so that their open offers go to others at once;
+    work they accepted stays theirs (docs/routing.md)."""
     state = (await repo.agent_states(session, account_id, [user_id])).get(user_id)
     if state is None or state.presence == "offline":
         return  # never routed to, or already out: nothing to record
     await change_presence(
-        session, clock, account_id, user_id, "offline", LOGGED_OUT, actor_user_id=user_id
+        session,
+        clock,
+        account_id,
+        user_id,
+        "offline",
+        reason,
+        actor_user_id=user_id if actor_user_id is None else actor_user_id,
     )
 
 

@@ -158,8 +158,10 @@ async def test_unknown_route_and_bad_json_use_the_error_shape(
     assert bad.json()["code"] == "validation_error"
 
 
-async def test_the_home_page_leads_to_the_api_documentation(client: httpx.AsyncClient) -> None:
+async def test_the_home_page_leads_to_the_agent_desktop_and_the_api_is_documented(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/")
     assert response.status_code == 307
-    assert response.headers["location"] == "/docs"
+    assert response.headers["location"] == "/app/"
     assert (await client.get("/docs")).status_code == 200

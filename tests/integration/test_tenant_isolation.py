@@ -53,6 +53,8 @@ BODIES: dict[str, Any] = {
     "PUT /api/v1/routing/agents/{user_id}/skills": {"skills": []},
     "POST /api/v1/conversations/{conversation_id}/typing": {"typing": True},
     "POST /api/v1/conversations/{conversation_id}/read": {"message_id": 1},
+    "PATCH /api/v1/canned-responses/{canned_response_id}": {"title": "x"},
+    "POST /api/v1/conversations/{conversation_id}/viewing": {"viewing": True},
 }
 
 
@@ -102,6 +104,10 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
     await post(
         f"/api/v1/conversations/{conversation['id']}/messages",
         {"body": f"{MARKER} note", "private": True},
+    )
+    canned = await post(
+        "/api/v1/canned-responses",
+        {"scope": "account", "shortcut": "hi", "title": f"{MARKER} hi", "body": f"{MARKER} hi"},
     )
     upload = await client.post(
         "/api/v1/attachments",
@@ -168,6 +174,7 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         "merge_id": merge["id"],
         "definition_id": definition["id"],
         "conversation_id": conversation["id"],
+        "canned_response_id": canned["id"],
         "attachment_id": upload.json()["id"],
         "job_id": job_id,
         "identity_id": contact_identities["identities"][0]["id"],

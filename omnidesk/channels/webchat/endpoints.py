@@ -67,6 +67,7 @@ from omnidesk.kit.errors import (
     ValidationFailed,
 )
 from omnidesk.kit.types import RowId
+from omnidesk.realtime import live, viewers
 from omnidesk.web.auth import PrincipalDep
 from omnidesk.web.deps import ContainerDep
 from omnidesk.web.errors import (
@@ -512,18 +513,7 @@ async def publish_typing(
 async def _publish(
     container: Container, conversation: Conversation, message: dict[str, Any]
 ) -> None:
-    if container.broker is None:
-        return
-    ephemeral = {
-        "audience": "conversation",
-        "assignee_id": conversation.assignee_id,
-        "team_id": conversation.team_id,
-        "message": message,
-    }
-    try:
-        await container.broker.publish(conversation.account_id, ephemeral)
-    except Exception:
-        log.warning("webchat_publish_failed", type=message.get("type"), exc_info=True)
+    await live.publish_to_conversation(container.broker, conversation, message)
 
 
 @router.post(
@@ -683,7 +673,8 @@ async def embed(inbox_id: RowId, principal: PrincipalDep, container: ContainerDe
     tags=["conversations"],
     summary="The agent is typing a reply, or stopped",
     description="Live only (never stored): a web-chat visitor sees `typing` in the widget, "
-    "and agents who may see the conversation get `conversation.typing` on `/ws`.",
+    "and agents who may see the conversation get `conversation.typing` and "
+    "`conversation.viewers` (the collision indicator) on `/ws`.",
     responses={404: {"description": "No such conversation the caller may see"}},
 )
 async def agent_typing(
@@ -704,6 +695,16 @@ async def agent_typing(
             "user_id": principal.user_id,
             "name": names.get(principal.user_id or 0),
         },
+    )
+    # The collision indicator: who is viewing or typing (realtime/viewers.py).
+    await viewers.changed(
+        container,
+        conversation,
+        principal,
+        names.get(principal.user_id or 0, ""),
+        "typing",
+        on=body.typing,
+        ttl_s=container.settings.webchat.typing_ttl_s,
     )
 
 

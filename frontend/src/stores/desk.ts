@@ -1,0 +1,395 @@
+// The agent desktop's live state, wired together: the event stream, offers, the inbox, the
+// open conversation, presence and small caches (inboxes, queues, contacts).
+import { reactive } from "vue";
+import {
+  api,
+  ok,
+  type Agent,
+  type AwayReason,
+  type Contact,
+  type Conversation,
+  type EventOut,
+  type Inbox,
+  type Message,
+  type Presence,
+  type Schemas,
+} from "../api/client";
+import { beep } from "../lib/beep";
+import { coalesce } from "../lib/coalesce";
+import { EventStream, socketUrl, type StreamState } from "../lib/stream";
+import { createInbox, query, restoreFilters } from "./inbox";
+import { createOffers, offerFromApi } from "./offers";
+import { session } from "./session";
+
+type ConversationUpdate = Schemas["ConversationUpdate"];
+
+const userId = (): number | null => session.me?.user.id ?? null;
+
+export const directory = reactive({
+  inboxes: new Map<number, Inbox>(),
+  queues: new Map<number, string>(),
+  contacts: new Map<number, Contact>(),
+  /** Conversations offered to the agent (for the offer pop-up). */
+  offered: new Map<number, Conversation>(),
+  awayReasons: [] as AwayReason[],
+  users: new Map<number, string>(),
+});
+
+export function channelOf(inboxId: number | null): string {
+  return inboxId === null ? "" : (directory.inboxes.get(inboxId)?.channel_type ?? "");
+}
+
+export function contactName(contactId: number): string {
+  const contact = directory.contacts.get(contactId);
+  return contact ? contact.name || `Contact #${contactId}` : "…";
+}
+
+const loadingContacts = new Set<number>();
+
+export async function ensureContact(contactId: number): Promise<void> {
+  if (directory.contacts.has(contactId) || loadingContacts.has(contactId)) return;
+  loadingContacts.add(contactId);
+  try {
+    const { data } = await api.GET("/api/v1/contacts/{contact_id}", {
+      params: { path: { contact_id: contactId } },
+    });
+    if (data) directory.contacts.set(contactId, data);
+  } finally {
+    loadingContacts.delete(contactId);
+  }
+}
+
+export const live = reactive({
+  stream: "offline" as StreamState,
+  presence: null as Agent | null,
+  /** A conversation just given to the agent without an offer (shown with a link). */
+  notice: null as number | null,
+});
+
+let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+
+function notify(conversationId: number): void {
+  live.notice = conversationId;
+  beep();
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => (live.notice = null), 15_000);
+}
+
+export const offers = createOffers(userId);
+
+const FILTERS_KEY = "omnidesk.inbox.filters";
+
+function stored(key: string): string | null {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+export const inbox = createInbox(
+  { userId, channelOf },
+  async (filters, cursor) => {
+    const page = await ok(
+      api.GET("/api/v1/conversations", {
+        params: { query: { ...query(filters), cursor: cursor ?? undefined, limit: 25 } },
+      }),
+    );
+    for (const c of page.items) void ensureContact(c.contact_id);
+    return page;
+  },
+  {
+    initial: restoreFilters(stored(FILTERS_KEY)),
+    save: ({ q: _q, ...kept }) => {
+      try {
+        localStorage.setItem(FILTERS_KEY, JSON.stringify(kept));
+      } catch {
+        // private mode: the filters last for this page
+      }
+    },
+  },
+);
+
+// The open conversation -------------------------------------------------------------------
+
+export const current = reactive({
+  id: null as number | null,
+  conversation: null as Conversation | null,
+  messages: [] as Message[],
+  events: [] as EventOut[],
+  error: "",
+});
+
+export async function openConversation(id: number): Promise<void> {
+  if (current.id !== id) {
+    Object.assign(current, { id, conversation: null, messages: [], events: [], error: "" });
+  }
+  await refreshCurrent();
+}
+
+export function closeConversation(): void {
+  Object.assign(current, { id: null, conversation: null, messages: [], events: [], error: "" });
+}
+
+/** The open conversation fetched again (one at a time: answers never land out of order). */
+const refreshCurrent = (): Promise<void> => refreshOpen(null);
+const refreshOpen = coalesce(async (_: null) => {
+  const id = current.id;
+  if (id === null) return;
+  const path = { conversation_id: id };
+  try {
+    const [conversation, messages, events] = await Promise.all([
+      ok(api.GET("/api/v1/conversations/{conversation_id}", { params: { path } })),
+      allMessages(id),
+      ok(api.GET("/api/v1/conversations/{conversation_id}/events", { params: { path } })),
+    ]);
+    if (current.id !== id) return;
+    current.conversation = conversation;
+    current.messages = messages;
+    current.events = events;
+    void ensureContact(conversation.contact_id);
+    inbox.upsert(conversation);
+    void markRead(conversation, messages);
+  } catch (err) {
+    if (current.id === id) current.error = (err as Error).message;
+  }
+});
+
+async function allMessages(id: number): Promise<Message[]> {
+  const out: Message[] = [];
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await ok(
+      api.GET("/api/v1/conversations/{conversation_id}/messages", {
+        params: { path: { conversation_id: id }, query: { cursor, limit: 200 } },
+      }),
+    );
+    out.push(...page.items);
+    if (!page.next_cursor) return out;
+    cursor = page.next_cursor;
+  }
+}
+
+export async function updateConversation(body: ConversationUpdate): Promise<void> {
+  if (current.id === null) return;
+  const conversation = await ok(
+    api.PATCH("/api/v1/conversations/{conversation_id}", {
+      params: { path: { conversation_id: current.id } },
+      body,
+    }),
+  );
+  current.conversation = conversation;
+  inbox.upsert(conversation);
+  await refreshCurrent();
+}
+
+export async function sendMessage(body: string, isPrivate: boolean): Promise<void> {
+  if (current.id === null) return;
+  await ok(
+    api.POST("/api/v1/conversations/{conversation_id}/messages", {
+      params: { path: { conversation_id: current.id } },
+      body: { body, private: isPrivate },
+    }),
+  );
+  await refreshCurrent();
+}
+
+// Read receipts and typing (web chat: the visitor sees them) -------------------------------
+
+const readUpTo = new Map<number, number>();
+
+async function markRead(conversation: Conversation, messages: Message[]): Promise<void> {
+  if (channelOf(conversation.inbox_id) !== "webchat" || document.hidden) return;
+  const last = [...messages].reverse().find((m) => m.direction === "inbound" && m.kind === "message");
+  if (!last || (readUpTo.get(conversation.id) ?? 0) >= last.id) return;
+  readUpTo.set(conversation.id, last.id);
+  await api.POST("/api/v1/conversations/{conversation_id}/read", {
+    params: { path: { conversation_id: conversation.id } },
+    body: { message_id: last.id },
+  });
+}
+
+const TYPING_RENEW_MS = 3000; // the server forgets "typing" after a few seconds
+const typingState = { on: false, at: 0 };
+
+/** The agent is writing a reply (true) or stopped (false); throttled, web chat only. */
+export function typing(active: boolean): void {
+  const c = current.conversation;
+  if (!c || channelOf(c.inbox_id) !== "webchat") return;
+  const now = Date.now();
+  if (active === typingState.on && (!active || now - typingState.at < TYPING_RENEW_MS)) return;
+  typingState.on = active;
+  typingState.at = now;
+  void api.POST("/api/v1/conversations/{conversation_id}/typing", {
+    params: { path: { conversation_id: c.id } },
+    body: { typing: active },
+  });
+}
+
+// Presence ---------------------------------------------------------------------------------
+
+export async function loadPresence(): Promise<void> {
+  const id = userId();
+  if (id === null) return;
+  const { data } = await api.GET("/api/v1/routing/agents/{user_id}", {
+    params: { path: { user_id: id } },
+  });
+  if (data) live.presence = data;
+}
+
+export async function setPresence(
+  presence: Presence,
+  reason: { reason_id?: number; reason?: string } = {},
+): Promise<void> {
+  const id = userId();
+  if (id === null) return;
+  live.presence = await ok(
+    api.PUT("/api/v1/routing/agents/{user_id}/presence", {
+      params: { path: { user_id: id } },
+      body: { presence, ...reason },
+    }),
+  );
+}
+
+// Offers -----------------------------------------------------------------------------------
+
+export async function acceptOffer(offerId: number): Promise<number> {
+  const offer = await ok(
+    api.POST("/api/v1/routing/offers/{offer_id}/accept", {
+      params: { path: { offer_id: offerId } },
+    }),
+  );
+  offers.remove(offerId);
+  return offer.conversation_id;
+}
+
+export async function declineOffer(offerId: number, reason: string): Promise<void> {
+  await ok(
+    api.POST("/api/v1/routing/offers/{offer_id}/decline", {
+      params: { path: { offer_id: offerId } },
+      body: { reason: reason.trim() || null },
+    }),
+  );
+  offers.remove(offerId);
+}
+
+// Live updates -----------------------------------------------------------------------------
+
+async function refreshConversation(id: number): Promise<void> {
+  const { data, response } = await api.GET("/api/v1/conversations/{conversation_id}", {
+    params: { path: { conversation_id: id } },
+  });
+  if (data) {
+    void ensureContact(data.contact_id);
+    inbox.upsert(data);
+  } else if (response.status === 404 || response.status === 403) {
+    inbox.drop(id);
+  }
+}
+
+/** One refresh per conversation at a time; events meanwhile ask for one more. */
+const touch = coalesce(refreshConversation);
+
+export function handleEvent(event: EventOut): void {
+  if (offers.apply(event)) {
+    beep();
+    if (event.conversation_id !== null) void ensureConversationContact(event.conversation_id);
+  }
+  // Work given without an offer (auto-accept, a supervisor, a transfer): say so.
+  const me = userId();
+  if (
+    event.type === "conversation.assigned" &&
+    event.assignee_id === me &&
+    event.actor_user_id !== me &&
+    event.conversation_id !== null &&
+    event.conversation_id !== current.id
+  ) {
+    notify(event.conversation_id);
+  }
+  if (event.type.startsWith("agent.presence") && event.data["user_id"] === userId()) {
+    void loadPresence();
+  }
+  if ((event.type === "contact.updated" || event.type.includes("merge")) && event.contact_id !== null) {
+    // A renamed or merged contact: fetched again where it is shown.
+    directory.contacts.delete(event.contact_id);
+    void ensureContact(event.contact_id);
+  }
+  if (event.conversation_id !== null) {
+    touch(event.conversation_id);
+    if (event.conversation_id === current.id) void refreshCurrent();
+  }
+}
+
+async function ensureConversationContact(conversationId: number): Promise<void> {
+  const { data } = await api.GET("/api/v1/conversations/{conversation_id}", {
+    params: { path: { conversation_id: conversationId } },
+  });
+  if (!data) return;
+  directory.offered.set(conversationId, data);
+  await ensureContact(data.contact_id);
+}
+
+let stream: EventStream | null = null;
+
+/** Opens the event stream; the inbox loads once it is live, so nothing falls in between. */
+export async function startDesk(onSignedOut: () => void): Promise<void> {
+  if (stream) return;
+  let first = true;
+  stream = new EventStream({
+    url: socketUrl,
+    onEvent: handleEvent,
+    onUnauthorized: onSignedOut,
+    onState: (state) => {
+      live.stream = state;
+      if (state === "live" && first) {
+        first = false;
+        void inbox.load();
+        void loadOffers();
+      }
+    },
+  });
+  stream.start();
+  offerTimer = setInterval(() => offers.tick(), 250);
+  await Promise.all([loadDirectory(), loadPresence()]);
+}
+
+let offerTimer: ReturnType<typeof setInterval> | null = null;
+
+export function stopDesk(): void {
+  stream?.stop();
+  stream = null;
+  if (offerTimer !== null) clearInterval(offerTimer);
+  offerTimer = null;
+  // Nothing of this user's stays for the next one to log in on this tab.
+  for (const o of offers.pending.value) offers.remove(o.id);
+  inbox.state.items = [];
+  inbox.state.cursor = null;
+  closeConversation();
+  live.presence = null;
+  live.notice = null;
+  directory.contacts.clear();
+  directory.offered.clear();
+  readUpTo.clear();
+}
+
+async function loadOffers(): Promise<void> {
+  const { data } = await api.GET("/api/v1/routing/offers");
+  for (const offer of data ?? []) {
+    if (offer.agent_id === userId() && offer.status === "pending" && offers.add(offerFromApi(offer))) {
+      void ensureConversationContact(offer.conversation_id);
+    }
+  }
+}
+
+async function loadDirectory(): Promise<void> {
+  const [inboxes, queues, reasons, users] = await Promise.all([
+    api.GET("/api/v1/inboxes"),
+    api.GET("/api/v1/routing/queues"),
+    api.GET("/api/v1/routing/away-reasons"),
+    api.GET("/api/v1/users"),
+  ]);
+  for (const u of users.data ?? []) directory.users.set(u.id, u.name);
+  for (const i of inboxes.data ?? []) directory.inboxes.set(i.id, i);
+  for (const q of queues.data ?? []) directory.queues.set(q.id, q.name);
+  directory.awayReasons = reasons.data ?? [];
+}

@@ -1,0 +1,2 @@
+"""Automation: what removes repetitive work. For now, canned responses
+(docs/canned-responses.md)."""

@@ -1,0 +1,3 @@
+from tests.conversations.conftest import make_contact
+
+__all__ = ["make_contact"]
