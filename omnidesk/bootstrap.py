@@ -28,7 +28,7 @@ from omnidesk.kit.clock import Clock, SystemClock
 from omnidesk.kit.db import Database, create_null_pool_engine
 from omnidesk.kit.lease import lease_for
 from omnidesk.kit.migrate import alembic_config
-from omnidesk.kit.ratelimit import RateLimiter
+from omnidesk.kit.ratelimit import RateLimiter, make_rate_limiter
 from omnidesk.kit.security import SecretBox
 from omnidesk.kit.storage import LocalStorage, Storage
 from omnidesk.realtime.backends import make_broker
@@ -84,7 +84,9 @@ def build_container(
         settings=settings,
         clock=clock,
         db=db,
-        rate_limiter=RateLimiter(clock),
+        rate_limiter=make_rate_limiter(
+            settings.redis_url, clock, key_prefix=settings.redis_key_prefix
+        ),
         token_cache=TokenCache(clock, ttl_s=settings.token_cache_s),
         secret_box=SecretBox(settings.secret_key.get_secret_value()),
         storage=LocalStorage(settings.attachments_dir),
@@ -246,4 +248,5 @@ async def stop(container: Container) -> None:
     if container.broker is not None and container.hub is not None:
         await container.hub.stop()  # publishes what the jobs committed while stopping
         await container.broker.stop()
+    await container.rate_limiter.close()
     await container.db.dispose()

@@ -44,7 +44,7 @@ async def login(
     container: ContainerDep,
 ) -> MeOut:
     client = request.client.host if request.client else "unknown"
-    container.rate_limiter.hit(
+    await container.rate_limiter.hit(
         f"login:{client}:{body.email.lower()}", limit=settings.login_attempts_per_minute
     )
     new = await service.login(

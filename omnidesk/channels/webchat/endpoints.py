@@ -157,7 +157,9 @@ def client_ip(request: Request) -> str:
 async def _inbox(request: Request, container: Container, key: str) -> Inbox:
     """The inbox of ``key`` whose allow-list admits the page, after the address's rate."""
     limits = container.settings.webchat
-    container.rate_limiter.hit(f"webchat:ip:{client_ip(request)}", limit=limits.ip_calls_per_minute)
+    await container.rate_limiter.hit(
+        f"webchat:ip:{client_ip(request)}", limit=limits.ip_calls_per_minute
+    )
     async with container.db.transaction() as session:
         inbox = await service.find_inbox(session, key)
     if not origin_allowed(inbox, request.headers.get("origin")):
@@ -188,9 +190,9 @@ async def visitor(request: Request, key: str, *, message: bool = False) -> Calle
     )
     limits = container.settings.webchat
     rate = container.rate_limiter
-    rate.hit(f"webchat:visitor:{inbox.id}:{visitor_id}", limit=limits.calls_per_minute)
+    await rate.hit(f"webchat:visitor:{inbox.id}:{visitor_id}", limit=limits.calls_per_minute)
     if message:
-        rate.hit(f"webchat:message:{inbox.id}:{visitor_id}", limit=limits.messages_per_minute)
+        await rate.hit(f"webchat:message:{inbox.id}:{visitor_id}", limit=limits.messages_per_minute)
     async with container.db.transaction() as session:
         contact = await service.visitor_contact(session, inbox, visitor_id)
     return Caller(container, inbox, visitor_id, contact)
@@ -220,7 +222,7 @@ def links_of(container: Container, inbox: Inbox) -> service.Links:
 async def start_session(request: Request, key: WidgetKey, body: SessionIn) -> SessionOut:
     container: Container = request.app.state.container
     inbox = await _inbox(request, container, key)
-    container.rate_limiter.hit(
+    await container.rate_limiter.hit(
         f"webchat:session:{client_ip(request)}",
         limit=container.settings.webchat.sessions_per_minute,
     )

@@ -72,7 +72,7 @@ async def visitor_socket(websocket: WebSocket, key: str) -> None:
             return
         ip = websocket.client.host if websocket.client else "unknown"
         try:
-            container.rate_limiter.hit(
+            await container.rate_limiter.hit(
                 f"webchat:ip:{ip}", limit=container.settings.webchat.ip_calls_per_minute
             )
             async with container.db.transaction() as session:
