@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from omnidesk.kit.errors import ServiceUnavailable
+from omnidesk.kit.errors import NotFound, ServiceUnavailable
 
 STATIC = Path(__file__).parent / "static" / "app"
 PREFIX = "/app"
@@ -38,22 +38,20 @@ def spa_router(root: Path = STATIC) -> APIRouter:
 
 
 def serve(root: Path, path: str) -> Response:
-    """The file at ``path`` in the build, else the app's ``index.html`` (its router decides)."""
+    """The file at ``path`` in the build, else the app's ``index.html`` (its router decides);
+    the app's error handlers answer (and log) a missing build or asset."""
     index = root / "index.html"
     if not index.is_file():
-        error = ServiceUnavailable(
+        raise ServiceUnavailable(
             "the agent desktop is not built: run `make run`, or `make frontend`"
         )
-        return JSONResponse(error.to_dict(), status_code=error.status_code)
     file = _within(root, path)
     if file is not None and file.name != "index.html":
         cache = IMMUTABLE if path.startswith("assets/") else NO_CACHE
         return FileResponse(file, headers={"Cache-Control": cache})
     if path.startswith("assets/"):
         # A hashed file of another build: a 404, not the app (the browser expects a script).
-        return JSONResponse(
-            {"code": "not_found", "message": "asset not found", "field": None}, status_code=404
-        )
+        raise NotFound("asset")
     return FileResponse(index, headers={"Cache-Control": NO_CACHE})
 
 

@@ -7,11 +7,13 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 
+from omnidesk.web.errors import install_error_handlers
 from omnidesk.web.spa import IMMUTABLE, NO_CACHE, spa_router
 
 
 def client(root: Path) -> httpx.AsyncClient:
     app = FastAPI()
+    install_error_handlers(app)  # as in the real app: errors in the one shape, logged
     app.include_router(spa_router(root))
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
