@@ -24,7 +24,7 @@ from omnidesk.kit.clock import Clock
 from omnidesk.kit.logging import configure_logging
 from omnidesk.kit.process import tune_for_latency
 from omnidesk.realtime import endpoints as realtime
-from omnidesk.realtime import viewers, viewing
+from omnidesk.realtime import viewing
 from omnidesk.routing import endpoints as routing
 from omnidesk.settings import Settings
 from omnidesk.web.errors import ERROR_RESPONSES, install_error_handlers
@@ -55,7 +55,6 @@ def create_app(
             yield
         finally:
             await bootstrap.stop(container)
-            await viewers.close(container)
 
     app = FastAPI(
         title="omnidesk",

@@ -35,6 +35,8 @@ from omnidesk.realtime.backends import make_broker
 from omnidesk.realtime.broker import Broker
 from omnidesk.realtime.hub import Hub
 from omnidesk.realtime.liveness import SignsOfLife
+from omnidesk.realtime.viewers import MemoryViewers, ViewerStore
+from omnidesk.realtime.viewers import make_store as make_viewer_store
 from omnidesk.routing import live_stats, liveness
 from omnidesk.routing.router import LEASE_NAME, RouterRuntime
 from omnidesk.settings import Settings
@@ -66,7 +68,8 @@ class Container:
     router: RouterRuntime | None = None
     # --- email (SMTP listener, IMAP pollers) --------------------------------------------
     email: EmailTransport | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # --- collision presence (who views or types in a conversation) ----------------------
+    viewers: ViewerStore = field(default_factory=MemoryViewers)
 
 
 def build_container(
@@ -98,6 +101,7 @@ def build_container(
     signs_of_life = SignsOfLife(db, clock, every_s=settings.routing.heartbeat_s)
     container.broker, container.hub = broker, Hub(broker, signs_of_life=signs_of_life)
     container.db.event_sinks.append(container.hub.publish_events)  # after each commit
+    container.viewers = make_viewer_store(settings)
     # --- jobs wiring -------------------------------------------------------------------
     container.jobs = JobRunner(
         db, settings, clock, secret_box=container.secret_box, storage=container.storage
@@ -249,4 +253,5 @@ async def stop(container: Container) -> None:
         await container.hub.stop()  # publishes what the jobs committed while stopping
         await container.broker.stop()
     await container.rate_limiter.close()
+    await container.viewers.close()
     await container.db.dispose()

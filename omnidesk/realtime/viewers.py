@@ -38,7 +38,6 @@ log = structlog.get_logger(__name__)
 
 MESSAGE_TYPE = "conversation.viewers"
 What = Literal["viewing", "typing"]
-_EXTRAS_KEY = "realtime.viewers"
 #: A Redis registry key nobody touched for this long is dropped (entries expire far sooner).
 _KEY_TTL_S = 3600
 #: Changes between two sweeps of the in-memory registry for conversations nobody reads.
@@ -207,19 +206,6 @@ def make_store(settings: Settings) -> ViewerStore:
     return MemoryViewers()
 
 
-def store_of(container: Container) -> ViewerStore:
-    store: ViewerStore | None = container.extras.get(_EXTRAS_KEY)
-    if store is None:
-        store = container.extras[_EXTRAS_KEY] = make_store(container.settings)
-    return store
-
-
-async def close(container: Container) -> None:
-    store: ViewerStore | None = container.extras.pop(_EXTRAS_KEY, None)
-    if store is not None:
-        await store.close()
-
-
 def _out(conversation_id: int, viewers: list[Viewer], now: datetime) -> ViewersOut:
     def remaining(until: datetime | None) -> float:
         return max(0.0, (until - now).total_seconds()) if until is not None else 0.0
@@ -243,7 +229,7 @@ def _out(conversation_id: int, viewers: list[Viewer], now: datetime) -> ViewersO
 async def current(container: Container, conversation: Conversation) -> ViewersOut:
     now = container.clock.now()
     try:
-        found = await store_of(container).current(conversation.account_id, conversation.id, now)
+        found = await container.viewers.current(conversation.account_id, conversation.id, now)
     except Exception as exc:
         log.warning("viewers_unavailable", exc_info=True)
         raise ServiceUnavailable("who is viewing is unknown right now") from exc
@@ -267,7 +253,7 @@ async def changed(
         raise ValidationFailed("only a user can view a conversation")
     clock: Clock = container.clock
     now = clock.now()
-    store = store_of(container)
+    store = container.viewers
     viewer = Viewer(principal.user_id, name, principal.role)
     try:
         until = now + timedelta(seconds=ttl_s) if on else None

@@ -166,7 +166,7 @@ async def test_an_unreachable_registry_is_a_503_and_typing_still_works(
 ) -> None:
     conversation = await _conversation(client, tenant)
     path = f"/api/v1/conversations/{conversation['id']}"
-    server.container.extras["realtime.viewers"] = _Unreachable()
+    server.container.viewers = _Unreachable()
     viewing = await client.post(f"{path}/viewing", json={"viewing": True}, headers=tenant.headers)
     assert viewing.status_code == 503
     assert viewing.json()["code"] == "unavailable"
