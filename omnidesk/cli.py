@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -244,9 +244,7 @@ def bench_messages(
     json_output: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
 ) -> None:
     """Inbound API-channel messages to agents' websockets: end-to-end latency under load."""
-    import json
 
-    from omnidesk.bench.harness import BenchError
     from omnidesk.bench.messages import BenchConfig, print_table, run_bench
 
     config = BenchConfig(
@@ -267,15 +265,8 @@ def bench_messages(
         server_log_level=server_log_level,
         server_processes=server_processes,
     )
-    try:
-        report = _run_fast(run_bench(config, console))
-    except BenchError as exc:
-        console.print(f"[red]bench failed:[/red] {exc}")
-        raise typer.Exit(1) from exc
-    if json_output:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        print_table(report, Console())
+    report = _bench_report(run_bench(config, console), console)
+    _print_report(report, print_table, json_output=json_output)
 
 
 @bench_app.command("routing")
@@ -292,7 +283,6 @@ def bench_routing(
     json_output: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
 ) -> None:
     """The router's decision core in virtual time, no I/O: decisions per second, latency."""
-    import json
 
     from omnidesk.bench.routing import RoutingBenchConfig, print_table, run_bench
 
@@ -308,10 +298,7 @@ def bench_routing(
         scaling=scaling,
     )
     report = run_bench(config, console)
-    if json_output:
-        typer.echo(json.dumps(report, indent=2))
-    else:
-        print_table(report, Console())
+    _print_report(report, print_table, json_output=json_output)
 
 
 @bench_app.command("email")
@@ -327,10 +314,8 @@ def bench_email(
     json_output: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
 ) -> None:
     """Raw mails through parsing, threading and the inbound writer, on a fresh SQLite file."""
-    import json
 
     from omnidesk.bench.email import DEFAULT_CORPUS, EmailBenchConfig, print_table, run_bench
-    from omnidesk.bench.harness import BenchError
     from omnidesk.kit.logging import configure_logging
 
     # The corpus drops attachments on purpose: a warning per mail would swamp the run.
@@ -345,11 +330,29 @@ def bench_email(
         seed=seed,
         corpus=corpus or DEFAULT_CORPUS,
     )
+    report = _bench_report(run_bench(config, console), console)
+    _print_report(report, print_table, json_output=json_output)
+
+
+def _bench_report(run: Coroutine[Any, Any, dict[str, Any]], console: Console) -> dict[str, Any]:
+    """The report of a benchmark run on uvloop; a failed run exits 1 with its reason."""
+    from omnidesk.bench.harness import BenchError
+
     try:
-        report = _run_fast(run_bench(config, console))
+        return _run_fast(run)
     except BenchError as exc:
         console.print(f"[red]bench failed:[/red] {exc}")
         raise typer.Exit(1) from exc
+
+
+def _print_report(
+    report: dict[str, Any],
+    print_table: Callable[[dict[str, Any], Console], None],
+    *,
+    json_output: bool,
+) -> None:
+    import json
+
     if json_output:
         typer.echo(json.dumps(report, indent=2))
     else:

@@ -204,6 +204,19 @@ async def test_reply_without_a_channel_is_refused(
     assert empty.status_code == 422
 
 
+async def _agent_replied(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    make_contact: MakeContact,
+    make_inbox: Callable[[Tenant], Awaitable[Inbox]],
+) -> tuple[int, int]:
+    """A conversation in an inbox and an agent's reply in it: their ids."""
+    inbox = await make_inbox(tenant)
+    cid = (await _open(client, tenant, await make_contact(tenant), inbox_id=inbox.id))["id"]
+    reply = await client.post(f"{API}/{cid}/messages", json={"body": "x"}, headers=tenant.headers)
+    return int(cid), int(reply.json()["id"])
+
+
 async def test_delivery_updates_never_move_backwards(
     client: httpx.AsyncClient,
     tenant: Tenant,
@@ -211,11 +224,7 @@ async def test_delivery_updates_never_move_backwards(
     db: Database,
     make_inbox: Callable[[Tenant], Awaitable[Inbox]],
 ) -> None:
-    inbox = await make_inbox(tenant)
-    cid = (await _open(client, tenant, await make_contact(tenant), inbox_id=inbox.id))["id"]
-    mid = (
-        await client.post(f"{API}/{cid}/messages", json={"body": "x"}, headers=tenant.headers)
-    ).json()["id"]
+    cid, mid = await _agent_replied(client, tenant, make_contact, make_inbox)
     clock = FrozenClock()
     for state in ("read", "sent", "delivered"):
         async with db.transaction() as session:
@@ -233,11 +242,7 @@ async def test_a_read_and_a_late_sent_racing_keep_the_message_read(
     db: Database,
     make_inbox: Callable[[Tenant], Awaitable[Inbox]],
 ) -> None:
-    inbox = await make_inbox(tenant)
-    cid = (await _open(client, tenant, await make_contact(tenant), inbox_id=inbox.id))["id"]
-    mid = (
-        await client.post(f"{API}/{cid}/messages", json={"body": "x"}, headers=tenant.headers)
-    ).json()["id"]
+    cid, mid = await _agent_replied(client, tenant, make_contact, make_inbox)
     clock = FrozenClock()
 
     async def record(state: str) -> None:

@@ -166,6 +166,24 @@ class Server:
         except OSError:
             return ""
 
+    async def admin_token(self, account: str) -> str:
+        """A new account with its admin (``omnidesk create-admin``), and an API token of
+        theirs, made through the API the way an admin would."""
+        password = "e2e password " + uuid.uuid4().hex[:8]
+        email = f"admin-{uuid.uuid4().hex[:8]}@e2e.example.com"
+        await self.cli(
+            "create-admin", "--account", account, "--email", email, OMNIDESK_ADMIN_PASSWORD=password
+        )
+        async with httpx.AsyncClient(base_url=self.url, timeout=15) as api:
+            credentials = {"email": email, "password": password}
+            login = ok(await api.post("/api/v1/auth/login", json=credentials))
+            created = await api.post(
+                "/api/v1/api-tokens",
+                json={"name": "e2e"},
+                headers={"X-CSRF-Token": login["csrf_token"]},
+            )
+            return str(ok(created, 201)["token"])
+
     async def cli(self, *args: str, **extra_env: str) -> str:
         process = await asyncio.create_subprocess_exec(
             sys.executable,

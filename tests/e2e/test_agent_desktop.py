@@ -104,30 +104,10 @@ async def centre(chromium: Path, database_url: str, tmp_path: Path) -> AsyncIter
     server = Server(database_url, tmp_path / "data", tmp_path / "serve.log")
     try:
         await server.start()
-        password = "e2e password " + uuid.uuid4().hex[:8]
-        email = f"admin-{uuid.uuid4().hex[:8]}@e2e.example.com"
-        await server.cli(
-            "create-admin",
-            "--account",
-            "E2E Desk",
-            "--email",
-            email,
-            OMNIDESK_ADMIN_PASSWORD=password,
-        )
-        async with httpx.AsyncClient(base_url=server.url, timeout=15) as api:
-            login = ok(
-                await api.post("/api/v1/auth/login", json={"email": email, "password": password})
-            )
-            token = ok(
-                await api.post(
-                    "/api/v1/api-tokens",
-                    json={"name": "e2e"},
-                    headers={"X-CSRF-Token": login["csrf_token"]},
-                ),
-                201,
-            )["token"]
-            api.cookies.clear()
-            api.headers["Authorization"] = f"Bearer {token}"
+        token = await server.admin_token("E2E Desk")
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=15, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
             agent_password = "agent password " + uuid.uuid4().hex[:8]
             agent_email = f"ada-{uuid.uuid4().hex[:8]}@e2e.example.com"
             agent = ok(

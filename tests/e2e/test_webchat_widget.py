@@ -25,7 +25,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,29 +293,10 @@ async def desk(chromium: Path, database_url: str, tmp_path: Path) -> AsyncIterat
     proxy.target_port = server.port
     try:
         await server.start()
-        password = "e2e password " + uuid.uuid4().hex[:8]
-        email = f"admin-{uuid.uuid4().hex[:8]}@e2e.example.com"
-        await server.cli(
-            "create-admin",
-            "--account",
-            "E2E Shop",
-            "--email",
-            email,
-            OMNIDESK_ADMIN_PASSWORD=password,
-        )
-        async with httpx.AsyncClient(base_url=server.url, timeout=15) as api:
-            credentials = {"email": email, "password": password}
-            login = ok(await api.post("/api/v1/auth/login", json=credentials))
-            token = ok(
-                await api.post(
-                    "/api/v1/api-tokens",
-                    json={"name": "e2e"},
-                    headers={"X-CSRF-Token": login["csrf_token"]},
-                ),
-                201,
-            )["token"]
-            api.cookies.clear()
-            api.headers["Authorization"] = f"Bearer {token}"
+        token = await server.admin_token("E2E Shop")
+        async with httpx.AsyncClient(
+            base_url=server.url, timeout=15, headers={"Authorization": f"Bearer {token}"}
+        ) as api:
             with HostSite() as site:
                 yield Desk(server, proxy, api, site, token)
     finally:

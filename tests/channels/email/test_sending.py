@@ -87,6 +87,23 @@ def _parsed(data: bytes) -> EmailMessage:
     return parsed
 
 
+async def _a_reply_went_out(
+    client: httpx.AsyncClient,
+    tenant: Tenant,
+    db: Database,
+    smtp_port: int,
+    sink: SmtpSink,
+    runner: JobRunner,
+) -> tuple[dict[str, Any], Conversation, EmailMessage]:
+    """A customer mailed about a broken kettle and an agent's reply was sent: the inbox,
+    the conversation and the reply as the customer's mail client got it."""
+    inbox = await _inbox(client, tenant, sink.port)
+    conversation = await _customer_writes(smtp_port, inbox, db, subject="Broken kettle")
+    await _reply(client, tenant, conversation.id, "Send us a photo?")
+    assert await runner.run_once() == 1
+    return inbox, conversation, _parsed(sink.mails[0].data)
+
+
 async def test_a_reply_is_threaded_addressed_and_recorded(
     email_client: httpx.AsyncClient,
     tenant: Tenant,
@@ -310,11 +327,9 @@ async def test_the_customers_answer_to_a_reply_threads_into_its_conversation(
     smtp_sink: SmtpSink,
     email_runner: JobRunner,
 ) -> None:
-    inbox = await _inbox(email_client, tenant, smtp_sink.port)
-    conversation = await _customer_writes(smtp_port, inbox, db, subject="Broken kettle")
-    await _reply(email_client, tenant, conversation.id, "Send us a photo?")
-    assert await email_runner.run_once() == 1
-    reply = _parsed(smtp_sink.mails[0].data)
+    inbox, conversation, reply = await _a_reply_went_out(
+        email_client, tenant, db, smtp_port, smtp_sink, email_runner
+    )
 
     # The customer answers from their client: to the Reply-To, referring to our reply.
     await smtp_send(
@@ -499,11 +514,9 @@ async def test_an_answer_without_references_threads_by_the_reply_to_token(
     smtp_sink: SmtpSink,
     email_runner: JobRunner,
 ) -> None:
-    inbox = await _inbox(email_client, tenant, smtp_sink.port)
-    conversation = await _customer_writes(smtp_port, inbox, db, subject="Broken kettle")
-    await _reply(email_client, tenant, conversation.id, "Send us a photo?")
-    assert await email_runner.run_once() == 1
-    reply = _parsed(smtp_sink.mails[0].data)
+    inbox, conversation, reply = await _a_reply_went_out(
+        email_client, tenant, db, smtp_port, smtp_sink, email_runner
+    )
 
     # A client (or a forwarder) that lost In-Reply-To and References, and a new subject.
     await smtp_send(
