@@ -22,6 +22,7 @@ from omnidesk.channels.email import addressing, mime
 from omnidesk.channels.email.schemas import EmailConfig
 from omnidesk.conversations.inbound import InboundWriter
 from omnidesk.conversations.service import InboundItem, ReceiveResult
+from omnidesk.inboxes import repository as inboxes_repo
 from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.db import Database
 from omnidesk.settings import Settings
@@ -78,10 +79,13 @@ class EmailReceiver:
         local, domain = addressing.split_address(address)
         if not local:
             return None
-        inboxes = await email_inboxes(self.db)
         forwarded = addressing.read_forwarding(local, self.key)
         if forwarded is not None and domain == self.settings.email.inbound_domain.lower():
-            return next((i for i in inboxes if i.id == forwarded), None)
+            # Signed: it names its inbox, so that one row is all there is to read.
+            async with self.db.transaction() as session:
+                found = (await inboxes_repo.get_inboxes(session, [forwarded])).get(forwarded)
+            return email_inbox(found) if found and found.channel_type == CHANNEL else None
+        inboxes = await email_inboxes(self.db)
         claiming = [
             i
             for i in inboxes
