@@ -290,7 +290,16 @@ async function refreshConversation(id: number): Promise<void> {
 /** One refresh per conversation at a time; events meanwhile ask for one more. */
 const touch = coalesce(refreshConversation);
 
+const listeners = new Set<(event: EventOut) => void>();
+
+/** Hear every event of the desk's stream (a screen's own live view); returns "stop". */
+export function onDeskEvent(listener: (event: EventOut) => void): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
 export function handleEvent(event: EventOut): void {
+  for (const listener of listeners) listener(event);
   if (offers.apply(event)) {
     beep();
     if (event.conversation_id !== null) void ensureConversationContact(event.conversation_id);

@@ -24,3 +24,15 @@ export async function logout(): Promise<void> {
   session.me = null;
   setCsrfToken(null);
 }
+
+type Role = "admin" | "supervisor" | "agent";
+
+/** Supervisors and admins see the wallboard and the agent list. */
+export function canSupervise(role: Role | undefined): boolean {
+  return role === "supervisor" || role === "admin";
+}
+
+/** Only admins change settings. */
+export function canAdminister(role: Role | undefined): boolean {
+  return role === "admin";
+}
