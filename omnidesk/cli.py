@@ -271,9 +271,9 @@ def bench_messages(
 
 @bench_app.command("routing")
 def bench_routing(
-    agents: int = typer.Option(2000, help="Agents in the synthetic contact centre."),
-    queues: int = typer.Option(200, help="Queues, each with required skills and overflow."),
-    skills: int = typer.Option(50, help="Distinct skills."),
+    agents: int = typer.Option(2000, min=1, help="Agents in the synthetic contact centre."),
+    queues: int = typer.Option(200, min=1, help="Queues, each with required skills and overflow."),
+    skills: int = typer.Option(50, min=1, help="Distinct skills."),
     waiting: int = typer.Option(10_000, help="Work items kept waiting (the backlog)."),
     decisions: int = typer.Option(100_000, help="Decisions to measure on the indexed router."),
     baseline_decisions: int = typer.Option(1000, help="Decisions for the naive baseline."),

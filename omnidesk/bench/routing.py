@@ -115,9 +115,9 @@ def build_centre(agents: int, queues: int, skills: int, seed: int) -> Centre:
         queue_channel[qid] = rng.choices(names, shares)[0]
     agent_configs: list[AgentConfig] = []
     for aid in range(1, agents + 1):
-        levels = {
-            s: rng.randint(3, 10) for s in rng.sample(range(1, skills + 1), rng.randint(4, 8))
-        }
+        # Four to eight skills each, or every skill when there are fewer.
+        held = rng.sample(range(1, skills + 1), rng.randint(min(4, skills), min(8, skills)))
+        levels = {s: rng.randint(3, 10) for s in held}
         capacity = {"chat": CHANNELS["chat"][1]}
         for channel, share in (("voice", 0.5), ("email", 0.6), ("sms", 0.3), ("whatsapp", 0.3)):
             if rng.random() < share:

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+from omnidesk.bench.routing import build_centre
+
 FIELDS = (
     "decisions_per_s",
     "p50_us",
@@ -90,3 +92,21 @@ def test_bench_routing_is_deterministic() -> None:
     assert first["decision_kinds"] == second["decision_kinds"]
     assert first["waiting_at_end"] == second["waiting_at_end"]
     assert first["groups"] == second["groups"]
+
+
+def test_a_centre_with_fewer_skills_than_an_agent_usually_holds() -> None:
+    # Agents hold four to eight skills; with three in the centre each holds them all.
+    centre = build_centre(agents=20, queues=4, skills=3, seed=7)
+    assert {frozenset(a.skills) for a in centre.agents} == {frozenset({1, 2, 3})}
+    assert all(set(q.required_skills) <= {1, 2, 3} for q in centre.queues)
+
+
+def test_a_centre_without_skills_is_refused_naming_the_option() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "omnidesk", "bench", "routing", "--skills", "0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "--skills" in done.stderr
