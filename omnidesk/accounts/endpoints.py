@@ -160,11 +160,26 @@ async def get_user(user_id: RowId, principal: PrincipalDep, session: SessionDep)
     "/users/{user_id}",
     tags=["users"],
     summary="Change a user (admin), or your own name and password",
+    description="Deactivating a user ends every browser session of theirs, closes their "
+    "desktop's sockets (code 4401) and takes them out of routing, as `POST "
+    "/users/{id}/sign-out` does. A new password ends every other browser's session of the "
+    "user (and their sockets); the caller's own session stays when they changed their own "
+    "password, else the user is signed out everywhere.",
 )
 async def update_user(
     user_id: RowId, body: UserUpdate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> UserOut:
     user = await service.update_user(session, clock, principal, user_id, body)
+    ended = service.sessions_ended_by(principal, user_id, body)
+    if ended is not None and ended.everywhere:
+        await routing.log_out(
+            session,
+            clock,
+            principal.account_id,
+            user_id,
+            reason=routing.SIGNED_OUT,
+            actor_user_id=principal.user_id,
+        )
     return UserOut.model_validate(user)
 
 

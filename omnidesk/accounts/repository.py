@@ -87,12 +87,16 @@ async def get_session_by_hash(session: AsyncSession, token_hash: str) -> UserSes
     return await session.scalar(select(UserSession).where(UserSession.token_hash == token_hash))
 
 
-async def revoke_sessions_of(session: AsyncSession, user_id: int, now: datetime) -> None:
-    await session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=now)
+async def revoke_sessions_of(
+    session: AsyncSession, user_id: int, now: datetime, *, keep: int | None = None
+) -> None:
+    """End the user's browser sessions, all of them or all but ``keep``."""
+    query = update(UserSession).where(
+        UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
     )
+    if keep is not None:
+        query = query.where(UserSession.id != keep)
+    await session.execute(query.values(revoked_at=now))
 
 
 async def has_live_session(session: AsyncSession, user_id: int, now: datetime) -> bool:

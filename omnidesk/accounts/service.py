@@ -105,9 +105,6 @@ async def update_user(
         setattr(user, key, value)
     if data.password is not None:
         user.password_hash = hash_password(data.password)
-        await repo.revoke_sessions_of(session, user.id, clock.now())
-    if data.active is False:
-        await repo.revoke_sessions_of(session, user.id, clock.now())
     await events.record(
         session,
         account_id=actor.account_id,
@@ -119,7 +116,55 @@ async def update_user(
         },
         clock=clock,
     )
+    ended = sessions_ended_by(actor, user_id, data)
+    if ended is not None:
+        await _end_sessions(session, clock, actor, user.id, ended)
     return user
+
+
+@dataclass(frozen=True)
+class SessionsEnded:
+    """A change of a user that ends their browser sessions."""
+
+    reason: str
+    #: The one session that stays: the caller's own, when they changed their own password.
+    kept_session_id: int | None = None
+
+    @property
+    def everywhere(self) -> bool:
+        """No browser of theirs stays logged in: they are out of routing too."""
+        return self.kept_session_id is None
+
+
+def sessions_ended_by(actor: Principal, user_id: int, data: UserUpdate) -> SessionsEnded | None:
+    """A deactivated user is out everywhere; a new password ends every other browser's
+    session (one stolen with the old password must not outlive it) but the caller's own."""
+    if data.active is False:
+        return SessionsEnded("deactivated")
+    if data.password is not None:
+        own = actor.user_id == user_id and actor.via == "session"
+        return SessionsEnded("password_changed", actor.session_id if own else None)
+    return None
+
+
+async def _end_sessions(
+    session: AsyncSession, clock: Clock, actor: Principal, user_id: int, ended: SessionsEnded
+) -> None:
+    # The event closes the user's open desktop sockets (realtime/connection.py), all but the
+    # kept session's.
+    await repo.revoke_sessions_of(session, user_id, clock.now(), keep=ended.kept_session_id)
+    await events.record(
+        session,
+        account_id=actor.account_id,
+        type="user.signed_out",
+        actor_user_id=actor.user_id,
+        data={
+            "user_id": user_id,
+            "reason": ended.reason,
+            "kept_session_id": ended.kept_session_id,
+        },
+        clock=clock,
+    )
 
 
 async def sign_out_user(
@@ -127,15 +172,7 @@ async def sign_out_user(
 ) -> None:
     actor.require("admin", "supervisor")
     user = await get_user(session, actor, user_id)
-    await repo.revoke_sessions_of(session, user.id, clock.now())
-    await events.record(
-        session,
-        account_id=actor.account_id,
-        type="user.signed_out",
-        actor_user_id=actor.user_id,
-        data={"user_id": user.id},
-        clock=clock,
-    )
+    await _end_sessions(session, clock, actor, user.id, SessionsEnded("signed_out"))
 
 
 # Login sessions -------------------------------------------------------------------------

@@ -139,12 +139,15 @@ class AgentConnection:
         return CLOSE_RESUME if subscription.interrupted else CLOSE_RESTART
 
     def _signed_out_by(self, event: Mapping[str, Any]) -> bool:
-        """A supervisor ended this user's browser sessions: a socket opened with one ends
-        too (one opened with an API token is not a browser's)."""
+        """This user's browser sessions were ended (signed out by a supervisor, deactivated,
+        a new password): a socket opened with one ends too — not one opened with an API
+        token, nor the one of the session kept (who changed their own password)."""
+        data = event.get("data") or {}
         return (
             event.get("type") == "user.signed_out"
             and self.principal.via == "session"
-            and (event.get("data") or {}).get("user_id") == self.principal.user_id
+            and data.get("user_id") == self.principal.user_id
+            and data.get("kept_session_id") != self.principal.session_id
         )
 
     async def _replay(self, after: int, remember_above: int) -> set[int]:

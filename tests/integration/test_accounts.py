@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-import httpx
+from collections.abc import AsyncIterator
 
+import httpx
+import pytest
+
+from omnidesk.app import create_app
+from omnidesk.kit.clock import FrozenClock
+from omnidesk.settings import Settings
 from tests.conftest import Tenant, login_headers, make_user
 
 
@@ -36,17 +42,24 @@ async def test_wrong_password_is_401_in_the_error_shape(
     }
 
 
-async def test_login_is_rate_limited(client: httpx.AsyncClient, tenant: Tenant) -> None:
+@pytest.fixture
+async def frozen_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app whose clock stands still: the login bucket never refills however
+    slowly the machine checks the passwords."""
+    application = create_app(settings, clock=FrozenClock())
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+async def test_login_is_rate_limited(frozen_client: httpx.AsyncClient) -> None:
+    body = {"email": "nobody@example.com", "password": "wrong"}
     statuses = [
-        (
-            await client.post(
-                "/api/v1/auth/login", json={"email": tenant.email, "password": "wrong"}
-            )
-        ).status_code
-        for _ in range(12)
+        (await frozen_client.post("/api/v1/auth/login", json=body)).status_code for _ in range(12)
     ]
     assert statuses[:10] == [401] * 10
-    assert statuses[10] == 429
+    assert statuses[10:] == [429, 429]
 
 
 async def test_cookie_requests_need_the_csrf_header(

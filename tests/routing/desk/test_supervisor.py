@@ -7,6 +7,7 @@ from __future__ import annotations
 from websockets.asyncio.client import ClientConnection
 
 from omnidesk.kit.clock import FrozenClock
+from tests.conftest import login_headers
 from tests.realtime.conftest import close_code, receive
 from tests.routing.live import Desk
 
@@ -116,3 +117,63 @@ async def test_a_supervisor_watches_any_conversation_live(desk: Desk, frozen: Fr
         assert reply.status_code == 201, reply.text
         event = await _event_of_type(ws, "message.created")
         assert event["conversation_id"] == conversation_id
+
+
+async def test_a_deactivated_agent_is_signed_out_everywhere(
+    desk: Desk, frozen: FrozenClock
+) -> None:
+    agent, agent_headers = await desk.agent()
+    async with desk.socket(agent_headers) as ws:
+        assert (await receive(ws))["type"] == "hello"
+        changed = await desk.client.patch(
+            f"/api/v1/users/{agent}", json={"active": False}, headers=desk.tenant.headers
+        )
+        assert changed.status_code == 200, changed.text
+        assert await close_code(ws) == 4401
+    await desk.router_caught_up()
+    assert (await desk.client.get("/api/v1/auth/me", headers=agent_headers)).status_code == 401
+    # No longer an agent the router knows: offline, whatever the reason recorded last.
+    assert (await desk.state(agent))["presence"] == "offline"
+
+
+async def test_a_new_password_keeps_only_the_browser_that_set_it(
+    desk: Desk, frozen: FrozenClock
+) -> None:
+    agent, this_browser = await desk.agent()
+    other_browser = await login_headers(desk.client, desk.emails[agent], "agent password 1")
+    async with desk.socket(other_browser) as other, desk.socket(this_browser) as this:
+        assert (await receive(other))["type"] == "hello"
+        assert (await receive(this))["type"] == "hello"
+        changed = await desk.client.patch(
+            f"/api/v1/users/{agent}",
+            json={"password": "a much better password"},
+            headers=this_browser,
+        )
+        assert changed.status_code == 200, changed.text
+        assert await close_code(other) == 4401
+        # The kept socket hears the sign-out of the other browser and stays open.
+        event = await _event_of_type(this, "user.signed_out")
+        assert event["data"] == {
+            "user_id": agent,
+            "reason": "password_changed",
+            "kept_session_id": event["data"]["kept_session_id"],  # type: ignore[index]
+        }
+        assert (await desk.client.get("/api/v1/auth/me", headers=this_browser)).status_code == 200
+    assert (await desk.client.get("/api/v1/auth/me", headers=other_browser)).status_code == 401
+    await desk.router_caught_up()
+    assert (await desk.state(agent))["presence"] == "available"
+
+
+async def test_an_admin_setting_an_agents_password_signs_them_out(
+    desk: Desk, frozen: FrozenClock
+) -> None:
+    agent, agent_headers = await desk.agent()
+    changed = await desk.client.patch(
+        f"/api/v1/users/{agent}",
+        json={"password": "reset by the admin"},
+        headers=desk.tenant.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    await desk.router_caught_up()
+    assert (await desk.client.get("/api/v1/auth/me", headers=agent_headers)).status_code == 401
+    assert (await desk.state(agent))["presence"] == "offline"
