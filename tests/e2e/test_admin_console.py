@@ -213,6 +213,29 @@ async def test_admin_adds_a_skill_and_a_queue_and_the_next_chat_routes_there(
     assert width <= VIEWPORT["width"], f"the console is {width}px wide at 1280"
     await page.screenshot(path=shots / "admin.png")
 
+    # Every other section, with its form open, passes axe-core too (dark theme).
+    others = {
+        "Teams": "team",
+        "Routing profiles": "routing profile",
+        "Business hours": "business hours",
+        "Away reasons": "away reason",
+        "Canned responses": "canned response",
+        "Custom attributes": "custom attribute",
+        "API tokens": "API token",
+    }
+    for section, noun in others.items():
+        await _section(page, section, section)
+        await page.get_by_role("button", name=f"New {noun}").click()
+        await page.get_by_role("heading", name=f"New {noun}", exact=True).wait_for()
+        await no_serious_violations(page, f"the {section.lower()} (dark)")
+    await _section(page, "Background jobs", "Background jobs")
+    await no_serious_violations(page, "the background jobs (dark)")
+    for channel in ("webchat", "email"):  # each channel's own settings
+        await _section(page, "Inboxes", "Inboxes")
+        await page.get_by_role("button", name="New inbox").click()
+        await page.get_by_label("Channel").select_option(channel)
+        await no_serious_violations(page, f"a new {channel} inbox (dark)")
+
     # Both agents are available; the next customer message on the CRM inbox is queued in
     # the French queue and offered to Fran, who has French, never to Olaf.
     for agent_id in (console.olaf_id, console.fran_id):
