@@ -167,6 +167,35 @@ class ChannelAdapter(Protocol):
         """Delivery and read updates in a verified webhook request (maybe none)."""
 
 
+@dataclass(frozen=True)
+class CheckResult:
+    """One step of an inbox's connectivity check (``Checkable.check``)."""
+
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+class CheckEnvironment(Protocol):
+    """What an adapter's check may ask of omnidesk beyond its own configuration."""
+
+    async def inboxes_with(self, key: str, value: str) -> list[int]:
+        """The ids of the installation's inboxes of this channel type whose config holds
+        ``value`` under ``key`` (a public handle such as a widget key must be unique)."""
+
+
+@runtime_checkable
+class Checkable(Protocol):
+    """An optional capability: an adapter that can test its inbox's settings against the
+    real provider (log in, resolve, look up) without sending anything to a customer.
+
+    Each step is bounded by the context's timeout; failures are results, never raised.
+    """
+
+    async def check(self, environment: CheckEnvironment) -> list[CheckResult]:
+        """The checks run, in order, each ok or not with a short human detail."""
+
+
 class AdapterContext(BaseModel):
     """What an adapter is built with: its inbox's id, configuration and secrets."""
 

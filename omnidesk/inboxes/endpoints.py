@@ -7,7 +7,13 @@ from fastapi import APIRouter, status
 from omnidesk.channels import registry
 from omnidesk.inboxes import service
 from omnidesk.inboxes.models import Inbox
-from omnidesk.inboxes.schemas import InboxCreate, InboxOut, InboxUpdate, InboxWithSecret
+from omnidesk.inboxes.schemas import (
+    InboxCheckReport,
+    InboxCreate,
+    InboxOut,
+    InboxUpdate,
+    InboxWithSecret,
+)
 from omnidesk.kit.errors import ValidationFailed
 from omnidesk.kit.types import RowId
 from omnidesk.web.auth import PrincipalDep
@@ -124,6 +130,27 @@ async def rotate_secret(
         session, clock, principal, inbox_id, secret_box=container.secret_box
     )
     return _with_secret(saved, container)
+
+
+@router.post(
+    "/{inbox_id}/check",
+    summary="Test an inbox's settings against its provider (admin)",
+    description="Runs the channel's own connectivity check and lists each step: email "
+    "connects to the SMTP server (TLS, EHLO, login) and logs in to the IMAP mailbox; web "
+    "chat checks that the widget key finds the inbox and that allowed origins are set; the "
+    "API channel checks its signing secret and vets its webhook URL (without calling it). "
+    "Nothing is sent to a customer. A channel without a check is a 422.",
+)
+async def check_inbox(
+    inbox_id: RowId, principal: PrincipalDep, container: ContainerDep
+) -> InboxCheckReport:
+    return await service.check_inbox(
+        container.db,
+        principal,
+        inbox_id,
+        secret_box=container.secret_box,
+        settings=container.settings,
+    )
 
 
 @router.delete(

@@ -32,3 +32,16 @@ async def list_inboxes(session: AsyncSession, account_id: int) -> Sequence[Inbox
             select(Inbox).where(Inbox.account_id == account_id).order_by(Inbox.id)
         )
     ).all()
+
+
+async def inbox_ids_with_config(
+    session: AsyncSession, channel_type: str, key: str, value: str
+) -> list[int]:
+    """The ids of the installation's inboxes of ``channel_type`` whose config holds
+    ``value`` under ``key`` (public handles, unique across accounts)."""
+    rows = await session.scalars(
+        select(Inbox.id)
+        .where(Inbox.channel_type == channel_type, Inbox.config[key].as_string() == value)
+        .order_by(Inbox.id)
+    )
+    return list(rows)

@@ -56,3 +56,15 @@ class InboxWithSecret(InboxOut):
         default=None,
         description="The signing secret, shown once: when it was generated or rotated.",
     )
+
+
+class InboxCheckOut(BaseModel):
+    name: str = Field(examples=["SMTP login"], description="What was checked.")
+    ok: bool
+    detail: str = Field(description="What the server answered, or why it failed.")
+
+
+class InboxCheckReport(BaseModel):
+    inbox_id: int
+    ok: bool = Field(description="True when every check passed.")
+    checks: list[InboxCheckOut]

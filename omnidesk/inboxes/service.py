@@ -17,13 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts.principal import Principal
 from omnidesk.channels import registry
+from omnidesk.channels.base import Checkable, CheckResult
 from omnidesk.events import service as events
 from omnidesk.inboxes import repository as repo
 from omnidesk.inboxes.models import Inbox
-from omnidesk.inboxes.schemas import InboxCreate, InboxUpdate
+from omnidesk.inboxes.schemas import InboxCheckOut, InboxCheckReport, InboxCreate, InboxUpdate
 from omnidesk.kit.clock import Clock
+from omnidesk.kit.db import Database
 from omnidesk.kit.errors import NotFound, ValidationFailed
 from omnidesk.kit.security import SecretBox
+from omnidesk.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -216,4 +219,49 @@ async def delete_inbox(
         actor_user_id=actor.user_id,
         data={"inbox_id": inbox_id, "name": inbox.name},
         clock=clock,
+    )
+
+
+@dataclass(frozen=True)
+class _Environment:
+    """What an adapter's check may look up, each in its own short transaction (no
+    transaction is held while the check waits on the network)."""
+
+    db: Database
+    channel_type: str
+
+    async def inboxes_with(self, key: str, value: str) -> list[int]:
+        async with self.db.transaction() as session:
+            return await repo.inbox_ids_with_config(session, self.channel_type, key, value)
+
+
+async def check_inbox(
+    db: Database,
+    actor: Principal,
+    inbox_id: int,
+    *,
+    secret_box: SecretBox,
+    settings: Settings,
+) -> InboxCheckReport:
+    """Run the inbox's channel's own connectivity check (admin); a channel without one
+    is a 422. Nothing is changed or sent to a customer."""
+    actor.require("admin")
+    async with db.transaction() as session:
+        inbox = await get_inbox(session, actor, inbox_id)
+    adapter = registry.build_adapter(inbox, secret_box, settings)
+    if not isinstance(adapter, Checkable):
+        raise ValidationFailed(
+            f"the {inbox.channel_type} channel has no connectivity check", field="inbox_id"
+        )
+    results: list[CheckResult] = await adapter.check(_Environment(db, inbox.channel_type))
+    log.info(
+        "inbox_checked",
+        inbox_id=inbox.id,
+        passed=[r.name for r in results if r.ok],
+        failed=[r.name for r in results if not r.ok],
+    )
+    return InboxCheckReport(
+        inbox_id=inbox.id,
+        ok=all(r.ok for r in results),
+        checks=[InboxCheckOut(name=r.name, ok=r.ok, detail=r.detail) for r in results],
     )

@@ -28,6 +28,8 @@ from omnidesk.channels.api.schemas import ApiConfig, ApiInboundIn, ApiSecrets
 from omnidesk.channels.base import (
     AdapterContext,
     Capabilities,
+    CheckEnvironment,
+    CheckResult,
     Delivery,
     DeliveryFailed,
     DeliveryUpdate,
@@ -112,6 +114,42 @@ class ApiChannel:
 
     def status(self, request: WebhookRequest) -> list[DeliveryUpdate]:
         return []  # receivers acknowledge synchronously; there are no later receipts
+
+    # Checks ---------------------------------------------------------------------------
+
+    async def check(self, environment: CheckEnvironment) -> list[CheckResult]:
+        """The signing secret is set, and the webhook URL (if any) is one ``send`` may call:
+        resolved and vetted like a delivery, without calling it (a test POST would reach
+        the receiver as a message)."""
+        results = [
+            CheckResult(
+                "signing secret",
+                bool(self._secret),
+                "set" if self._secret else "no signing secret: rotate it to make one",
+            )
+        ]
+        url = self.config.webhook_url
+        if url is None:
+            results.append(
+                CheckResult(
+                    "webhook URL",
+                    False,
+                    "not set: agents' replies stay queued until one is set",
+                )
+            )
+            return results
+        try:
+            target = await ssrf.resolve(
+                str(url), allow_private=self.context.allow_private_addresses
+            )
+        except ssrf.UnsafeTarget as exc:
+            results.append(CheckResult("webhook URL", False, f"refused: {exc}"))
+        except ssrf.Unresolvable as exc:
+            results.append(CheckResult("webhook URL", False, str(exc)))
+        else:
+            where = target.url if target.pinned else target.host_header
+            results.append(CheckResult("webhook URL", True, f"replies will be posted to {where}"))
+        return results
 
     # Outbound -------------------------------------------------------------------------
 

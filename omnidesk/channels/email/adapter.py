@@ -34,6 +34,8 @@ from pydantic import BaseModel, ValidationError
 from omnidesk.channels.base import (
     AdapterContext,
     Capabilities,
+    CheckEnvironment,
+    CheckResult,
     Delivery,
     DeliveryFailed,
     DeliveryUpdate,
@@ -42,7 +44,7 @@ from omnidesk.channels.base import (
     SignatureInvalid,
     WebhookRequest,
 )
-from omnidesk.channels.email import addressing, ids
+from omnidesk.channels.email import addressing, ids, imap
 from omnidesk.channels.email.schemas import EmailConfig, EmailSecrets
 from omnidesk.settings import Settings
 
@@ -204,6 +206,60 @@ class EmailChannel:
         )
         return Delivery(channel_message_id=message_id, state="sent")
 
+    # Checks ---------------------------------------------------------------------------
+
+    async def check(self, environment: CheckEnvironment) -> list[CheckResult]:
+        """Connect to the SMTP server as ``send`` would (TLS as configured, EHLO, login when
+        a username is set) and log in to the IMAP mailbox, sending and reading nothing.
+
+        The hosts are the admin's own mail servers, reached like ``send`` reaches them
+        (an internal relay is normal): the webhooks' SSRF policy does not apply.
+        """
+        if self.config is None:
+            return [CheckResult("configuration", False, f"not valid: {self._config_error}")]
+        results = await self._check_smtp(self.config)
+        account = imap.account_from(self.config, self.context.secrets)
+        if account is not None:
+            results += await imap.check_account(
+                account, timeout_s=self.context.timeout_s, ssl_context=self.tls_context
+            )
+        return results
+
+    async def _check_smtp(self, config: EmailConfig) -> list[CheckResult]:
+        if not config.smtp_host:
+            return [CheckResult("SMTP connect", False, "no SMTP server: replies cannot be sent")]
+        port = config.smtp_port_or_default
+        where = f"{config.smtp_host}:{port} ({config.smtp_security})"
+        client = aiosmtplib.SMTP(
+            hostname=config.smtp_host,
+            port=port,
+            use_tls=config.smtp_security == "tls",
+            start_tls=config.smtp_security == "starttls",
+            timeout=self.context.timeout_s,
+            tls_context=self.tls_context,
+        )
+        results: list[CheckResult] = []
+        step = "SMTP connect"
+        try:
+            await client.connect()
+            answer = await client.ehlo()
+            results.append(CheckResult(step, True, f"{where}: {answer.code} {_first(answer)}"))
+            if config.smtp_username:
+                step = "SMTP login"
+                await client.login(config.smtp_username, self.secrets.smtp_password or "")
+                results.append(CheckResult(step, True, f"logged in as {config.smtp_username}"))
+        except aiosmtplib.SMTPResponseException as exc:
+            results.append(CheckResult(step, False, f"{where}: {exc.code} {exc.message}"[:300]))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            results.append(CheckResult(step, False, f"{where}: {exc}"[:300]))
+        finally:
+            if client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                    client.close()
+        return results
+
     def _usable_config(self) -> EmailConfig:
         if self.config is None:
             raise DeliveryFailed(
@@ -221,6 +277,10 @@ class EmailChannel:
         if agent and team:
             return f"{agent} ({team})"
         return agent or team
+
+
+def _first(answer: aiosmtplib.SMTPResponse) -> str:
+    return answer.message.splitlines()[0] if answer.message else ""
 
 
 def _one_line(value: str) -> str:

@@ -23,8 +23,10 @@ import structlog
 from aioimaplib import aioimaplib  # type: ignore[import-untyped]
 from sqlalchemy import select
 
+from omnidesk.channels.base import CheckResult
 from omnidesk.channels.email.models import ImapCursor
 from omnidesk.channels.email.receiving import BadMail, EmailInbox, EmailReceiver
+from omnidesk.channels.email.schemas import EmailConfig
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import OmnideskError, ServiceUnavailable
 
@@ -58,7 +60,11 @@ class ImapAccount:
 
 
 def account_of(inbox: EmailInbox, secrets: dict[str, Any]) -> ImapAccount | None:
-    config = inbox.config
+    return account_from(inbox.config, secrets)
+
+
+def account_from(config: EmailConfig, secrets: dict[str, Any]) -> ImapAccount | None:
+    """The IMAP account of an inbox's settings; None without an IMAP server."""
     if not config.imap_host or not config.imap_username:
         return None
     password = secrets.get("imap_password")
@@ -149,12 +155,7 @@ class ImapPoller:
             await _close(client)
 
     def _client(self) -> Any:
-        if self.account.tls:
-            context = self.ssl_context or ssl.create_default_context()
-            return aioimaplib.IMAP4_SSL(
-                self.account.host, self.account.port, timeout=self.timeout_s, ssl_context=context
-            )
-        return aioimaplib.IMAP4(self.account.host, self.account.port, timeout=self.timeout_s)
+        return _client(self.account, self.timeout_s, self.ssl_context)
 
     async def sync(self, client: Any, uid_validity: int) -> int:
         """Store every message above the cursor, oldest first; returns how many were new."""
@@ -255,6 +256,53 @@ class ImapPoller:
                 raise ImapError("the cursor changed under the poller")
             cursor.last_uid = max(cursor.last_uid, uid)
             cursor.updated_at = self.clock.now()
+
+
+async def check_account(
+    account: ImapAccount, *, timeout_s: float, ssl_context: ssl.SSLContext | None = None
+) -> list[CheckResult]:
+    """Connect, log in and select the mailbox as a poller would (reading nothing): one
+    result per step, the first failure ending the check."""
+    where = f"{account.host}:{account.port}" + (" (TLS)" if account.tls else "")
+    client = _client(account, timeout_s, ssl_context)
+    results: list[CheckResult] = []
+    step = "IMAP connect"
+    try:
+        await asyncio.wait_for(client.wait_hello_from_server(), timeout_s)
+        results.append(CheckResult(step, True, f"{where} answered"))
+        step = "IMAP login"
+        answer = await client.login(account.username, account.password)
+        if answer.result != "OK":
+            raise ImapError(f"refused: {_text(answer.lines)}")
+        results.append(CheckResult(step, True, f"logged in as {account.username}"))
+        step = "IMAP mailbox"
+        answer = await client.select(_mailbox_argument(account.mailbox))
+        if answer.result != "OK":
+            raise ImapError(f"cannot select {account.mailbox!r}: {_text(answer.lines)}")
+        results.append(CheckResult(step, True, f"{account.mailbox} selected"))
+    except (ImapError, OSError, TimeoutError, ssl.SSLError) as exc:
+        detail = str(exc) if isinstance(exc, ImapError) else f"{where}: {_reason(exc)}"
+        results.append(CheckResult(step, False, detail[:300]))
+    except Exception as exc:  # aioimaplib raises its own kinds (aborts, protocol errors)
+        results.append(CheckResult(step, False, f"{where}: {_reason(exc)}"[:300]))
+    finally:
+        await _close(client)
+    return results
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    return str(exc) or type(exc).__name__
+
+
+def _client(account: ImapAccount, timeout_s: float, ssl_context: ssl.SSLContext | None) -> Any:
+    if account.tls:
+        context = ssl_context or ssl.create_default_context()
+        return aioimaplib.IMAP4_SSL(
+            account.host, account.port, timeout=timeout_s, ssl_context=context
+        )
+    return aioimaplib.IMAP4(account.host, account.port, timeout=timeout_s)
 
 
 async def cursor_of(receiver: EmailReceiver, inbox_id: int, mailbox: str) -> ImapCursor | None:

@@ -23,6 +23,8 @@ from pydantic import BaseModel
 from omnidesk.channels.base import (
     AdapterContext,
     Capabilities,
+    CheckEnvironment,
+    CheckResult,
     Delivery,
     DeliveryFailed,
     DeliveryUpdate,
@@ -71,3 +73,26 @@ class WebchatChannel:
         # Already on its way: the reply's event reaches the visitor's websocket after
         # commit, and the history replays it on their next connection.
         return Delivery(channel_message_id=f"webchat:{outbound.message_id}", state="sent")
+
+    async def check(self, environment: CheckEnvironment) -> list[CheckResult]:
+        """The widget key finds this inbox (and only this one), and the sites allowed to
+        embed the widget are named."""
+        key = self.config.widget_key
+        owners = await environment.inboxes_with("widget_key", key)
+        if owners == [self.context.inbox_id]:
+            resolved = CheckResult("widget key", True, f"{key} opens this inbox's chat")
+        elif self.context.inbox_id in owners:
+            resolved = CheckResult(
+                "widget key", False, "another inbox has the same widget key: give one a new key"
+            )
+        else:
+            resolved = CheckResult("widget key", False, f"{key} does not find this inbox")
+        origins = self.config.allowed_origins
+        allowed = (
+            CheckResult("allowed origins", True, ", ".join(origins))
+            if origins
+            else CheckResult(
+                "allowed origins", False, "none: any site may embed this chat; name your sites"
+            )
+        )
+        return [resolved, allowed]
