@@ -23,6 +23,13 @@ export const router = createRouter({
           meta: { allowed: canSupervise },
         },
         {
+          path: "supervisor/watch/:id(\\d+)",
+          name: "supervisor-watch",
+          component: () => import("./components/supervisor/WatchView.vue"),
+          props: true,
+          meta: { allowed: canSupervise },
+        },
+        {
           path: "admin/:section?",
           name: "admin",
           component: () => import("./views/admin/AdminView.vue"),

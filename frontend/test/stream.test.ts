@@ -42,6 +42,7 @@ function harness() {
   const seen: number[] = [];
   const states: string[] = [];
   const refused: number[] = [];
+  const frames: unknown[] = [];
   const stream = new EventStream({
     url: (last) => (last === null ? "/ws" : `/ws?last_event_id=${last}`),
     open: (url) => {
@@ -52,10 +53,11 @@ function harness() {
     onEvent: (e) => seen.push(e.id),
     onState: (s) => states.push(s),
     onUnauthorized: () => refused.push(1),
+    onFrame: (f) => frames.push(f),
     setTimer: (fn) => timers.push(fn),
     clearTimer: () => undefined,
   });
-  return { stream, sockets, timers, seen, states, refused };
+  return { stream, sockets, timers, seen, states, refused, frames };
 }
 
 describe("EventStream", () => {
@@ -90,6 +92,20 @@ describe("EventStream", () => {
     h.sockets[1]!.frame({ type: "event", event: event(14) });
     expect(h.seen).toEqual([11, 12, 13, 14]);
     expect(h.stream.state).toBe("live");
+  });
+
+  it("hands live-only frames on as sent, never as events", () => {
+    const h = harness();
+    h.stream.start();
+    h.sockets[0]!.frame({ type: "hello", user_id: 1, last_event_id: 10 });
+    const stats = { type: "routing.stats", stats: { queues: [], agents: [] } };
+    h.sockets[0]!.frame(stats);
+    h.sockets[0]!.frame({ type: "event", event: event(11) });
+    h.sockets[0]!.frame({ type: "event" }); // no event: dropped
+    h.sockets[0]!.frame({ stats: {} }); // no type: dropped
+    expect(h.frames).toEqual([stats]);
+    expect(h.seen).toEqual([11]);
+    expect(h.stream.lastEventId).toBe(11); // a live frame moves no position
   });
 
   it("ignores frames from a socket it replaced and garbage", () => {

@@ -178,6 +178,26 @@ async def agent_skills(
     return result
 
 
+async def held_work(
+    session: AsyncSession, account_id: int, user_ids: Sequence[int]
+) -> dict[int, list[WorkItem]]:
+    """``{user_id: [assigned work item, …]}``, first assigned first: the agents' load."""
+    rows = await session.scalars(
+        select(WorkItem)
+        .where(
+            WorkItem.account_id == account_id,
+            WorkItem.status == "assigned",
+            WorkItem.agent_id.in_(sorted(set(user_ids))),
+        )
+        .order_by(WorkItem.assigned_at, WorkItem.id)
+    )
+    result: dict[int, list[WorkItem]] = {}
+    for item in rows:
+        if item.agent_id is not None:
+            result.setdefault(item.agent_id, []).append(item)
+    return result
+
+
 async def active_agent_levels(session: AsyncSession, account_id: int) -> list[dict[int, int]]:
     """Each active user's ``{skill_id: level}`` (also those without skills)."""
     levels: dict[int, dict[int, int]] = {u.id: {} for u in await active_users(session, account_id)}

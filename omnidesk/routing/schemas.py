@@ -486,6 +486,12 @@ class AgentSkillOut(BaseModel):
     level: int
 
 
+class AgentWorkOut(BaseModel):
+    conversation_id: int
+    channel: str
+    assigned_at: datetime | None
+
+
 class AgentOut(BaseModel):
     user_id: int
     name: str
@@ -498,6 +504,12 @@ class AgentOut(BaseModel):
     profile_id: int | None = Field(description="The assigned profile; null: the default.")
     effective_profile_id: int | None = Field(description="The profile the agent works with.")
     skills: list[AgentSkillOut]
+    work: list[AgentWorkOut] = Field(
+        default=[],
+        description="The routed conversations the agent holds now, first taken first: their "
+        "load, which uses their capacity. Shown to supervisors, admins and the agent themself "
+        "(empty for other agents).",
+    )
 
 
 # Rules ----------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ from omnidesk.routing.schemas import (
     AgentProfileSet,
     AgentSkillOut,
     AgentSkillsSet,
+    AgentWorkOut,
     AwayReasonCreate,
     BusinessHoursCreate,
     BusinessHoursUpdate,
@@ -1073,6 +1074,7 @@ async def _views(
     ids = [u.id for u in users]
     states = await repo.agent_states(session, actor.account_id, ids)
     skills = await repo.agent_skills(session, actor.account_id, ids)
+    held = await repo.held_work(session, actor.account_id, ids)
     now = clock.now()
     views = []
     for user in users:
@@ -1093,6 +1095,15 @@ async def _views(
                 skills=[
                     AgentSkillOut(skill_id=skill_id, name=name, level=level)
                     for skill_id, name, level in skills.get(user.id, [])
+                ],
+                work=[
+                    AgentWorkOut(
+                        conversation_id=item.conversation_id,
+                        channel=item.channel,
+                        assigned_at=item.assigned_at,
+                    )
+                    for item in held.get(user.id, [])
+                    if actor.is_supervisor or actor.user_id == user.id
                 ],
             )
         )

@@ -11,6 +11,12 @@ export const CLOSE_UNAUTHENTICATED = 4401;
 
 export type StreamState = "connecting" | "live" | "offline";
 
+/** A live-only frame that is not an event (`routing.stats`, `conversation.viewers`, …). */
+export interface LiveFrame {
+  type: string;
+  [field: string]: unknown;
+}
+
 export interface SocketLike {
   onopen: ((ev: Event) => unknown) | null;
   onmessage: ((ev: MessageEvent) => unknown) | null;
@@ -24,6 +30,8 @@ export interface StreamOptions {
   url: (lastEventId: number | null) => string;
   open?: (url: string) => SocketLike;
   onEvent: (event: EventOut) => void;
+  /** Every other frame with a type, as sent (live only: never replayed on resuming). */
+  onFrame?: (frame: LiveFrame) => void;
   onState?: (state: StreamState) => void;
   /** The server refused the credentials (close code 4401): the stream stops. */
   onUnauthorized?: () => void;
@@ -78,6 +86,8 @@ export class EventStream {
       if (this.lastEventId !== null && id <= this.lastEventId) return; // seen already
       this.lastEventId = id;
       this.options.onEvent(frame.event);
+    } else if (typeof frame.type === "string" && frame.type !== "event") {
+      this.options.onFrame?.(frame as LiveFrame);
     }
   }
 

@@ -16,7 +16,7 @@ import {
 } from "../api/client";
 import { beep } from "../lib/beep";
 import { coalesce } from "../lib/coalesce";
-import { EventStream, socketUrl, type StreamState } from "../lib/stream";
+import { EventStream, socketUrl, type LiveFrame, type StreamState } from "../lib/stream";
 import { createInbox, query, restoreFilters } from "./inbox";
 import { createOffers, offerFromApi } from "./offers";
 import { session } from "./session";
@@ -155,7 +155,7 @@ const refreshOpen = coalesce(async (_: null) => {
   }
 });
 
-async function allMessages(id: number): Promise<Message[]> {
+export async function allMessages(id: number): Promise<Message[]> {
   const out: Message[] = [];
   let cursor: string | undefined;
   for (;;) {
@@ -298,6 +298,14 @@ export function onDeskEvent(listener: (event: EventOut) => void): () => void {
   return () => listeners.delete(listener);
 }
 
+const frameListeners = new Set<(frame: LiveFrame) => void>();
+
+/** Hear the stream's live-only frames (`routing.stats`, `conversation.viewers`…); returns "stop". */
+export function onDeskFrame(listener: (frame: LiveFrame) => void): () => void {
+  frameListeners.add(listener);
+  return () => frameListeners.delete(listener);
+}
+
 export function handleEvent(event: EventOut): void {
   for (const listener of listeners) listener(event);
   if (offers.apply(event)) {
@@ -347,6 +355,9 @@ export async function startDesk(onSignedOut: () => void): Promise<void> {
   stream = new EventStream({
     url: socketUrl,
     onEvent: handleEvent,
+    onFrame: (frame) => {
+      for (const listener of frameListeners) listener(frame);
+    },
     onUnauthorized: onSignedOut,
     onState: (state) => {
       live.stream = state;
