@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omnidesk.accounts.models import User
 from omnidesk.kit.clock import Clock, ensure_utc
 from omnidesk.routing import repository as repo
 from omnidesk.routing.models import ACTIVE_WORK, AgentState, Queue, WorkItem
@@ -75,14 +76,20 @@ async def live(
         if waits[queue_id]:
             stats.asa_s = round(sum(waits[queue_id]) / len(waits[queue_id]), 1)
     agents: dict[str, AgentCount] = {}
-    for state in await session.scalars(
-        select(AgentState).where(AgentState.account_id == account_id)
-    ):
-        count = agents.setdefault(state.presence, AgentCount(presence=state.presence))
+    # Every active user is counted, as ``GET /routing/agents`` lists them: one who never set a
+    # presence is offline (for no known time); a deactivated one is no agent any more.
+    rows = await session.execute(
+        select(AgentState.presence, AgentState.since)
+        .select_from(User)
+        .outerjoin(AgentState, AgentState.user_id == User.id)
+        .where(User.account_id == account_id, User.active.is_(True))
+    )
+    for presence, in_state_since in rows:
+        count = agents.setdefault(presence or "offline", AgentCount(presence=presence or "offline"))
         count.agents += 1
-        count.longest_in_state_s = max(
-            count.longest_in_state_s, round((now - ensure_utc(state.since)).total_seconds(), 1)
-        )
+        if in_state_since is not None:
+            in_state_s = (now - ensure_utc(in_state_since)).total_seconds()
+            count.longest_in_state_s = max(count.longest_in_state_s, round(in_state_s, 1))
     return RoutingStats(
         at=now,
         since=since,

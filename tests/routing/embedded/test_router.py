@@ -283,7 +283,13 @@ async def test_live_statistics_per_queue_and_agents_by_presence(
     assert queue["asa_s"] == 15.0  # (5 + 25) / 2
     # The third is still offered to the agent (capacity 3): waiting since the start.
     assert (queue["waiting"], queue["oldest_wait_s"]) == (1, 45.0)
-    assert {a["presence"]: a["agents"] for a in stats["agents"]} == {"available": 1}
+    # Every active user counts, as the agent list shows them: the account's admin never set
+    # a presence (offline); a deactivated agent is no agent any more.
+    assert {a["presence"]: a["agents"] for a in stats["agents"]} == {"available": 1, "offline": 1}
+    gone, _ = await desk.agent()
+    ok(await client.patch(f"/api/v1/users/{gone}", json={"active": False}, headers=tenant.headers))
+    stats = ok(await client.get(f"{API}/stats", headers=tenant.headers))
+    assert {a["presence"]: a["agents"] for a in stats["agents"]} == {"available": 1, "offline": 1}
 
 
 async def test_one_router_leads_and_a_standby_takes_over_when_it_stops(
