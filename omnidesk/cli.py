@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from omnidesk.analytics.cli import erlang_app
 from omnidesk.settings import Settings
 
 _T = TypeVar("_T")
@@ -207,6 +208,9 @@ def create_admin(
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
     typer.echo(f"created account {account_id} with admin user {user_id} ({email})")
+
+
+app.add_typer(erlang_app, name="erlang")
 
 
 bench_app = typer.Typer(

@@ -1,0 +1,1 @@
+"""Analytics: workforce maths (Erlang B, C and A; forecasts; staffing plans) and, later, reports."""
