@@ -50,21 +50,29 @@ async def policies_using_hours(
 
 
 async def clocks_of(
-    session: AsyncSession, conversation_ids: Collection[int], *, unfinished: bool = False
+    session: AsyncSession,
+    conversation_ids: Collection[int],
+    *,
+    unfinished: bool = False,
+    lock: bool = False,
 ) -> Sequence[SlaClock]:
-    """The conversations' clocks, oldest first; ``unfinished``: those not yet achieved."""
+    """The conversations' clocks, oldest first; ``unfinished``: those not yet achieved;
+    ``lock``: row-locked and read afresh (a change must not overwrite a breach that the
+    timer recorded meanwhile)."""
     if not conversation_ids:
         return []
     query = select(SlaClock).where(SlaClock.conversation_id.in_(conversation_ids))
     if unfinished:
         query = query.where(SlaClock.achieved_at.is_(None))
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
     return (await session.scalars(query.order_by(SlaClock.id))).all()
 
 
 async def get_clock(session: AsyncSession, clock_id: int, *, lock: bool = False) -> SlaClock | None:
     query = select(SlaClock).where(SlaClock.id == clock_id)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     return await session.scalar(query)
 
 

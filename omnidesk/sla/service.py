@@ -537,7 +537,7 @@ async def reevaluate(session: AsyncSession, clock: Clock, conversation: Conversa
     it was breached already (a breach stays on record)."""
     policy = await _policy_for(session, conversation)
     now = clock.now()
-    rows = await repo.clocks_of(session, [conversation.id])
+    rows = await repo.clocks_of(session, [conversation.id], lock=True)
     unfinished = [r for r in rows if r.achieved_at is None]
     for row in unfinished:
         target = None if policy is None else _target(policy, conversation.priority, row.kind)
@@ -581,7 +581,7 @@ async def status_changed(
     resolution target."""
     status = conversation.status
     now = clock.now()
-    rows = await repo.clocks_of(session, [conversation.id], unfinished=True)
+    rows = await repo.clocks_of(session, [conversation.id], unfinished=True, lock=True)
     for row in rows:
         if status in ("resolved", "closed") and row.kind == "resolution":
             await _achieve(session, clock, conversation, row)
@@ -603,7 +603,7 @@ async def status_changed(
 
 async def agent_replied(session: AsyncSession, clock: Clock, conversation: Conversation) -> None:
     """An agent's reply (not a note) meets the first and the next response targets."""
-    for row in await repo.clocks_of(session, [conversation.id], unfinished=True):
+    for row in await repo.clocks_of(session, [conversation.id], unfinished=True, lock=True):
         if row.kind in ("first_response", "next_response"):
             await _achieve(session, clock, conversation, row)
 
@@ -615,7 +615,7 @@ async def customer_wrote(session: AsyncSession, clock: Clock, conversation: Conv
         return
     if not await _active_policies(session, conversation.account_id):
         return
-    rows = await repo.clocks_of(session, [conversation.id], unfinished=True)
+    rows = await repo.clocks_of(session, [conversation.id], unfinished=True, lock=True)
     if any(row.kind == "next_response" for row in rows):
         return
     policy = await _policy_for(session, conversation)
