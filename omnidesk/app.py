@@ -27,6 +27,7 @@ from omnidesk.realtime import endpoints as realtime
 from omnidesk.realtime import viewing
 from omnidesk.routing import endpoints as routing
 from omnidesk.settings import Settings
+from omnidesk.sla import endpoints as sla
 from omnidesk.web.errors import ERROR_RESPONSES, install_error_handlers
 from omnidesk.web.lane import FastLane
 from omnidesk.web.middleware import RequestContextMiddleware
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(conversations.router)
     app.include_router(routing.router)
     app.include_router(automation.router)
+    app.include_router(sla.router)
     app.include_router(viewing.router)  # collision presence
     app.include_router(webchat_channel.router)  # visitors' calls, their socket, /widget.js
     app.include_router(webchat_channel.agents)

@@ -40,6 +40,7 @@ from omnidesk.realtime.viewers import make_store as make_viewer_store
 from omnidesk.routing import live_stats, liveness
 from omnidesk.routing.router import LEASE_NAME, RouterRuntime
 from omnidesk.settings import Settings
+from omnidesk.sla import tasks as sla_tasks
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +110,7 @@ def build_container(
     # Each context registers its job kinds: ``async def handler(ctx: JobContext, job: Job)``.
     channel_delivery.register(container.jobs)  # channel.deliver
     conversation_tasks.register(container.jobs)  # conversation.wake
+    sla_tasks.register(container.jobs)  # sla.check
     # --- inbound wiring ----------------------------------------------------------------
     container.inbound = InboundWriter(db, clock, container.storage, **_writer_options(db))
     # --- email wiring (started where email.embedded says: serve or worker) --------------

@@ -10,6 +10,7 @@ from omnidesk.inboxes import models as inboxes
 from omnidesk.jobs import models as jobs
 from omnidesk.kit.db import Base
 from omnidesk.routing import models as routing
+from omnidesk.sla import models as sla
 
 __all__ = [
     "Base",
@@ -22,4 +23,5 @@ __all__ = [
     "inboxes",
     "jobs",
     "routing",
+    "sla",
 ]

@@ -21,9 +21,12 @@ from omnidesk.conversations.schemas import (
 )
 from omnidesk.events import repository as events_repo
 from omnidesk.events.schemas import EventOut
+from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import PayloadTooLarge
 from omnidesk.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
 from omnidesk.kit.types import RowId, Text
+from omnidesk.sla import service as sla
+from omnidesk.sla.schemas import SlaState
 from omnidesk.web.auth import PrincipalDep
 from omnidesk.web.deps import ClockDep, ContainerDep, SessionDep, SettingsDep
 
@@ -32,15 +35,22 @@ router = APIRouter(prefix="/api/v1", tags=["conversations"])
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
-async def _out(session: SessionDep, conversations: list[Conversation]) -> list[ConversationOut]:
+async def _out(
+    session: SessionDep, conversations: list[Conversation], clock: Clock
+) -> list[ConversationOut]:
     tags = await repo.tags_of(session, [c.id for c in conversations])
-    return [service.conversation_out(c, tags[c.id]) for c in conversations]
+    slas = await sla.blocks(session, clock, conversations)
+    return [
+        service.conversation_out(c, tags[c.id]).model_copy(update={"sla": slas[c.id]})
+        for c in conversations
+    ]
 
 
 @router.get("/conversations", summary="List conversations with filters, search and a cursor")
 async def list_conversations(
     principal: PrincipalDep,
     session: SessionDep,
+    clock: ClockDep,
     status_: Annotated[list[Status], Query(alias="status")] = [],  # noqa: B006
     priority: Annotated[list[Priority], Query()] = [],  # noqa: B006
     assignee: Annotated[Literal["me", "none", "any"] | None, Query()] = None,
@@ -50,6 +60,9 @@ async def list_conversations(
     contact_id: RowId | None = None,
     tag: Annotated[Text | None, Query(max_length=64)] = None,
     q: Annotated[Text | None, Query(max_length=200, description="Full-text search")] = None,
+    sla_state: Annotated[
+        list[SlaState], Query(description="Having an SLA target in one of these states")
+    ] = [],  # noqa: B006
     cursor: str | None = None,
     limit: Limit = 50,
 ) -> Page[ConversationOut]:
@@ -63,6 +76,7 @@ async def list_conversations(
         contact_id=contact_id,
         tag=tag,
         q=q,
+        sla_state=sla_state,
     )
     rows = list(
         await repo.list_conversations(
@@ -74,7 +88,7 @@ async def list_conversations(
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = encode_cursor(last.last_activity_at.isoformat(), last.id)
-    return Page(items=await _out(session, rows), next_cursor=next_cursor)
+    return Page(items=await _out(session, rows, clock), next_cursor=next_cursor)
 
 
 @router.post(
@@ -86,15 +100,15 @@ async def create_conversation(
     body: ConversationCreate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> ConversationOut:
     conversation = await service.create_conversation(session, clock, principal, body)
-    return (await _out(session, [conversation]))[0]
+    return (await _out(session, [conversation], clock))[0]
 
 
 @router.get("/conversations/{conversation_id}", summary="One conversation")
 async def get_conversation(
-    conversation_id: RowId, principal: PrincipalDep, session: SessionDep
+    conversation_id: RowId, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> ConversationOut:
     conversation = await service.get_conversation(session, principal, conversation_id)
-    return (await _out(session, [conversation]))[0]
+    return (await _out(session, [conversation], clock))[0]
 
 
 @router.patch(
@@ -111,7 +125,7 @@ async def update_conversation(
     conversation = await service.update_conversation(
         session, clock, principal, conversation_id, body
     )
-    return (await _out(session, [conversation]))[0]
+    return (await _out(session, [conversation], clock))[0]
 
 
 @router.get(

@@ -22,6 +22,7 @@ from omnidesk.conversations.models import Attachment, Conversation, Conversation
 from omnidesk.conversations.schemas import ConversationFilters
 from omnidesk.events.models import Event
 from omnidesk.kit.pagination import Cursor
+from omnidesk.sla import repository as sla_repo
 
 
 def visible_to(principal: Principal) -> Select[Conversation]:
@@ -111,6 +112,12 @@ async def list_conversations(
                 select(ConversationTag.conversation_id).where(
                     ConversationTag.tag == filters.tag.lower()
                 )
+            )
+        )
+    if filters.sla_state:
+        query = query.where(
+            Conversation.id.in_(
+                sla_repo.conversations_in_states(principal.account_id, filters.sla_state)
             )
         )
     if filters.q and filters.q.strip():

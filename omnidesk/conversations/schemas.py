@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from omnidesk.kit.types import JsonObject, RowId, Text
+from omnidesk.sla.schemas import ConversationSla, SlaState
 
 Status = Literal["open", "pending", "snoozed", "resolved", "closed"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -67,6 +68,7 @@ class ConversationOut(BaseModel):
     csat_comment: str | None = None
     csat_at: datetime | None = None
     tags: list[str] = []
+    sla: ConversationSla | None = Field(default=None, description="Its SLA targets (docs/sla.md).")
 
 
 def _clean_tags(tags: list[str] | None) -> list[str] | None:
@@ -126,3 +128,4 @@ class ConversationFilters(BaseModel):
     priority: list[Priority] = []
     tag: Text | None = None
     q: Text | None = Field(default=None, max_length=200)
+    sla_state: list[SlaState] = []

@@ -50,6 +50,7 @@ from omnidesk.kit.errors import (
 from omnidesk.kit.storage import Storage
 from omnidesk.kit.types import scrub_text
 from omnidesk.settings import AttachmentSettings
+from omnidesk.sla import service as sla
 
 DELIVER_JOB = "channel.deliver"
 WAKE_JOB = "conversation.wake"
@@ -388,6 +389,7 @@ async def _announce(
     _touch(conversation, message.created_at)
     if conversation.status in ("resolved", "snoozed", "pending"):
         await _set_status(session, clock, conversation, "open", actor_user_id=None)
+    await sla.customer_wrote(session, clock, conversation)
     payload = message_payload(message, stored)
     await events.record(
         session,
@@ -442,6 +444,7 @@ async def _open_conversation(
         data=conversation_payload(conversation, []),
         **_visibility(conversation),
     )
+    await sla.conversation_opened(session, clock, conversation)
     return conversation
 
 
@@ -501,6 +504,7 @@ async def create_conversation(
         data=conversation_payload(conversation, data.tags),
         **_visibility(conversation),
     )
+    await sla.conversation_opened(session, clock, conversation)
     return conversation
 
 
@@ -559,6 +563,8 @@ async def update_conversation(
         if name in fields and value is not None and value != getattr(conversation, name):
             changes[name] = {"from": getattr(conversation, name), "to": value}
             setattr(conversation, name, value)
+    if "priority" in changes:
+        await sla.reevaluate(session, clock, conversation)
     if "custom_fields" in fields and data.custom_fields is not None:
         changes["custom_fields"] = {"from": conversation.custom_fields, "to": data.custom_fields}
         conversation.custom_fields = data.custom_fields
@@ -634,6 +640,7 @@ async def _set_status(
         },
         **_visibility(conversation),
     )
+    await sla.status_changed(session, clock, conversation, previous)
 
 
 async def change_status(
@@ -704,6 +711,8 @@ async def post_message(
     await _store_outbound(
         session, clock, conversation, message, attachments, actor_user_id=principal.user_id
     )
+    if not data.private:
+        await sla.agent_replied(session, clock, conversation)
     return message, attachments
 
 

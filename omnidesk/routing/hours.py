@@ -246,6 +246,26 @@ class Schedule:
         """Business seconds in ``[start, end)``: what SLA clocks count."""
         return self.open_time_between(start, end).total_seconds()
 
+    def add_open_time(self, at: datetime, amount: timedelta) -> datetime | None:
+        """The earliest instant ``u`` with ``open_time_between(at, u) == amount``: ``at``
+        plus ``amount`` of open time (an SLA's due time). ``at`` itself for zero; a deadline
+        that uses up an opening exactly falls on its close, not on the next opening. None
+        when the calendar closes for ever before that much open time has passed."""
+        _check_instant(at)
+        if amount < timedelta(0):
+            raise ValueError("cannot add a negative amount of open time")
+        if amount == timedelta(0):
+            return at.astimezone(UTC)
+        left = amount
+        for span_start, span_end in self._spans(self._first_day(at)):
+            if span_end is not None and span_end <= at:
+                continue
+            since = max(span_start, at)
+            if span_end is None or span_end - since >= left:
+                return (since + left).astimezone(UTC)
+            left -= span_end - since
+        return None
+
     # The calendar as UTC spans ------------------------------------------------------------
 
     def _first_day(self, at: datetime) -> date:

@@ -65,6 +65,7 @@ from omnidesk.routing.schemas import (
     SkillUpdate,
     dump,
 )
+from omnidesk.sla import repository as sla_repo
 
 #: Work channels that capacities and rules may name, besides the installed channel adapters.
 CORE_CHANNELS = (
@@ -285,6 +286,9 @@ async def delete_business_hours(
     users = await repo.queues_using_hours(session, actor.account_id, calendar.id)
     if users:
         raise Conflict(f"queues use these business hours: {', '.join(users)}")
+    policies = await sla_repo.policies_using_hours(session, actor.account_id, calendar.id)
+    if policies:
+        raise Conflict(f"SLA policies use these business hours: {', '.join(policies)}")
     await session.delete(calendar)
     await _record(
         session,

@@ -55,6 +55,7 @@ BODIES: dict[str, Any] = {
     "POST /api/v1/conversations/{conversation_id}/read": {"message_id": 1},
     "PATCH /api/v1/canned-responses/{canned_response_id}": {"title": "x"},
     "POST /api/v1/conversations/{conversation_id}/viewing": {"viewing": True},
+    "PATCH /api/v1/sla/policies/{policy_id}": {"name": "x"},
 }
 
 
@@ -133,6 +134,15 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         job_id = job.id
     contact_identities = (await client.get(f"/api/v1/contacts/{contact['id']}", headers=h)).json()
     routing = await _victim_routing(client, victim, agent["id"], inbox["id"])
+    policy = await post(
+        "/api/v1/sla/policies",
+        {
+            "name": f"{MARKER} SLA",
+            "business_hours_id": routing["business_hours_id"],
+            "conditions": {"inbox_ids": [inbox["id"]]},
+            "targets": {"normal": {"first_response_s": 3600}},
+        },
+    )
     async with db.transaction() as session:
         item = WorkItem(
             account_id=victim.account_id,
@@ -175,6 +185,7 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         "definition_id": definition["id"],
         "conversation_id": conversation["id"],
         "canned_response_id": canned["id"],
+        "policy_id": policy["id"],
         "attachment_id": upload.json()["id"],
         "job_id": job_id,
         "identity_id": contact_identities["identities"][0]["id"],

@@ -1,0 +1,1 @@
+"""SLAs: policies, business-time targets and the clocks that keep them."""
