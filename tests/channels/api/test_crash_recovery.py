@@ -51,7 +51,10 @@ def _server_env(database_url: str, port: int, data_dir: Path) -> dict[str, str]:
         OMNIDESK_JOBS__BACKOFF_BASE_S="0.2",
         OMNIDESK_JOBS__BACKOFF_MAX_S="1",
         OMNIDESK_JOBS__POLL_INTERVAL_S="0.2",
-        OMNIDESK_JOBS__LEASE_S="3",
+        # Long enough that an attempt slowed by a loaded machine (a 2 s webhook timeout plus
+        # a starved CPU) keeps its lease: a lease lost mid-attempt is a second delivery of
+        # the same key, which this test would count as a duplicate.
+        OMNIDESK_JOBS__LEASE_S="10",
         OMNIDESK_JOBS__MAX_ATTEMPTS="1000",
     )
     return env
