@@ -42,6 +42,7 @@ function harness() {
   const seen: number[] = [];
   const states: string[] = [];
   const refused: number[] = [];
+  const frames: string[] = [];
   const stream = new EventStream({
     url: (last) => (last === null ? "/ws" : `/ws?last_event_id=${last}`),
     open: (url) => {
@@ -52,10 +53,11 @@ function harness() {
     onEvent: (e) => seen.push(e.id),
     onState: (s) => states.push(s),
     onUnauthorized: () => refused.push(1),
+    onFrame: (f) => frames.push(f.type),
     setTimer: (fn) => timers.push(fn),
     clearTimer: () => undefined,
   });
-  return { stream, sockets, timers, seen, states, refused };
+  return { stream, sockets, timers, seen, states, refused, frames };
 }
 
 describe("EventStream", () => {
@@ -69,6 +71,17 @@ describe("EventStream", () => {
     h.sockets[0]!.frame({ type: "heartbeat", at: "x" });
     h.sockets[0]!.frame({ type: "event", event: event(12) });
     expect(h.seen).toEqual([11, 12]);
+  });
+
+  it("hands live-only frames (who is viewing) to onFrame, not as events", () => {
+    const h = harness();
+    h.stream.start();
+    h.sockets[0]!.frame({ type: "hello", user_id: 1, last_event_id: 10 });
+    h.sockets[0]!.frame({ type: "conversation.viewers", conversation_id: 1, viewers: [] });
+    h.sockets[0]!.frame({ type: "event", event: event(11) });
+    h.sockets[0]!.frame({ viewers: [] }); // no type: dropped
+    expect(h.frames).toEqual(["conversation.viewers"]);
+    expect(h.seen).toEqual([11]);
   });
 
   it("resumes after a drop from the last event it delivered, without duplicates", () => {

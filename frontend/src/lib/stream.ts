@@ -24,6 +24,8 @@ export interface StreamOptions {
   url: (lastEventId: number | null) => string;
   open?: (url: string) => SocketLike;
   onEvent: (event: EventOut) => void;
+  /** Every other typed frame (live-only ones such as `conversation.viewers`). */
+  onFrame?: (frame: Frame) => void;
   onState?: (state: StreamState) => void;
   /** The server refused the credentials (close code 4401): the stream stops. */
   onUnauthorized?: () => void;
@@ -31,6 +33,12 @@ export interface StreamOptions {
   backoffMs?: number[];
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
+}
+
+/** A live-only frame of the server (not stored, never replayed). */
+export interface Frame {
+  type: string;
+  [key: string]: unknown;
 }
 
 export class EventStream {
@@ -78,6 +86,8 @@ export class EventStream {
       if (this.lastEventId !== null && id <= this.lastEventId) return; // seen already
       this.lastEventId = id;
       this.options.onEvent(frame.event);
+    } else if (typeof frame.type === "string" && frame.type !== "event") {
+      this.options.onFrame?.(frame as Frame);
     }
   }
 
