@@ -491,3 +491,28 @@ describe("TransferDialog", () => {
     wrapper.unmount();
   });
 });
+
+describe("MessageComposer while a send is under way", () => {
+  it("keeps what the agent wrote, picked and attached meanwhile", async () => {
+    let finish: () => void = () => undefined;
+    hoisted.sendMessage.mockImplementationOnce(() => new Promise<undefined>((resolve) => (finish = () => resolve(undefined))));
+    hoisted.upload.mockResolvedValue({ id: 77, filename: "b.txt" });
+    const wrapper = mount(MessageComposer, { props: { channel: "webchat", subject: "" } });
+    const box = wrapper.get("textarea");
+    await box.setValue("First");
+    await wrapper.get("form").trigger("submit");
+    // While "First" is on its way, the agent starts a note with a mention and a file.
+    await wrapper.get("input[type=checkbox]").setValue(true);
+    await box.setValue("@bo");
+    await box.trigger("input");
+    await box.trigger("keydown", { key: "Enter" });
+    const input = wrapper.get("input[type=file]");
+    Object.defineProperty(input.element, "files", { value: [new File(["x"], "b.txt")], configurable: true });
+    await input.trigger("change");
+    finish();
+    await flushPromises();
+    expect((box.element as HTMLTextAreaElement).value).toBe("@Bob Jones ");
+    await wrapper.get("form").trigger("submit");
+    expect(hoisted.sendMessage).toHaveBeenLastCalledWith("@Bob Jones ", true, { attachment_ids: [77], mentions: [4] });
+  });
+});
