@@ -10,6 +10,7 @@ const hoisted = vi.hoisted(() => ({
   GET: vi.fn(),
   POST: vi.fn(),
   upload: vi.fn(),
+  frames: [] as ((frame: { type: string; [key: string]: unknown }) => void)[],
 }));
 
 vi.mock("../src/api/client", () => {
@@ -73,7 +74,10 @@ vi.mock("../src/stores/desk", async () => {
     sendMessage: hoisted.sendMessage,
     updateConversation: hoisted.updateConversation,
     typing: () => undefined,
-    onDeskFrame: () => () => undefined,
+    onDeskFrame: (listener: (frame: { type: string }) => void) => {
+      hoisted.frames.push(listener);
+      return () => hoisted.frames.splice(hoisted.frames.indexOf(listener), 1);
+    },
   };
 });
 
@@ -84,6 +88,7 @@ vi.mock("../src/components/conversation/uploads", async (importOriginal) => ({
 
 const { default: MessageComposer } = await import("../src/components/MessageComposer.vue");
 const { default: ActionsBar } = await import("../src/components/conversation/ActionsBar.vue");
+const { default: ViewersChips } = await import("../src/components/conversation/ViewersChips.vue");
 const { default: TransferDialog } = await import("../src/components/conversation/TransferDialog.vue");
 const desk = await import("../src/stores/desk");
 const viewers = await import("../src/components/conversation/viewers");
@@ -514,5 +519,66 @@ describe("MessageComposer while a send is under way", () => {
     expect((box.element as HTMLTextAreaElement).value).toBe("@Bob Jones ");
     await wrapper.get("form").trigger("submit");
     expect(hoisted.sendMessage).toHaveBeenLastCalledWith("@Bob Jones ", true, { attachment_ids: [77], mentions: [4] });
+  });
+});
+
+describe("ViewersChips", () => {
+  it("says viewing while open, shows the others from frames, and says it left", async () => {
+    hoisted.POST.mockImplementation((path: string) =>
+      path.endsWith("/viewing")
+        ? answer({ conversation_id: 1, viewers: [{ user_id: 5, name: "Me Myself", role: "agent", viewing: true, typing: false, expires_in_s: 30 }] })
+        : answer({}, 404),
+    );
+    const wrapper = mount(ViewersChips, { props: { conversationId: 1 } });
+    await flushPromises();
+    expect(hoisted.POST).toHaveBeenCalledWith("/api/v1/conversations/{conversation_id}/viewing", {
+      params: { path: { conversation_id: 1 } },
+      body: { viewing: true },
+    });
+    expect(wrapper.find("[data-testid=viewers]").exists()).toBe(false); // only me
+    for (const listener of hoisted.frames) {
+      listener({
+        type: "conversation.viewers",
+        conversation_id: 1,
+        viewers: [{ user_id: 3, name: "Ann Smith", role: "agent", viewing: true, typing: true, expires_in_s: 6 }],
+      });
+    }
+    await flushPromises();
+    expect(wrapper.get("[data-testid=viewers]").text()).toBe("Ann Smith is typing…");
+    wrapper.unmount();
+    await flushPromises();
+    expect(hoisted.POST).toHaveBeenLastCalledWith("/api/v1/conversations/{conversation_id}/viewing", {
+      params: { path: { conversation_id: 1 } },
+      body: { viewing: false },
+    });
+    expect(hoisted.frames).toEqual([]);
+  });
+});
+
+describe("MentionNotice", () => {
+  it("tells the mentioned agent, with a link, and nobody else", async () => {
+    const listeners: ((event: unknown) => void)[] = [];
+    vi.resetModules();
+    vi.doMock("../src/stores/desk", () => ({
+      directory: { users: new Map([[3, "Ann Smith"]]) },
+      onDeskEvent: (listener: (event: unknown) => void) => (listeners.push(listener), () => undefined),
+    }));
+    vi.doMock("../src/lib/beep", () => ({ beep: () => undefined }));
+    const { default: MentionNotice } = await import("../src/components/conversation/MentionNotice.vue");
+    const wrapper = mount(MentionNotice, { global: { stubs: { RouterLink: { template: "<a><slot /></a>" } } } });
+    const event = (mentioned: number) => ({
+      type: "note.mentioned",
+      conversation_id: 9,
+      actor_user_id: 3,
+      data: { mentioned_user_id: mentioned, excerpt: "@Me Myself look" },
+    });
+    listeners.forEach((l) => l(event(4)));
+    await flushPromises();
+    expect(wrapper.find("[data-testid=mention-notice]").exists()).toBe(false);
+    listeners.forEach((l) => l(event(5)));
+    await flushPromises();
+    expect(wrapper.get("[data-testid=mention-notice]").text()).toContain("Ann Smith mentioned you: “@Me Myself look”");
+    await wrapper.get("button").trigger("click");
+    expect(wrapper.find("[data-testid=mention-notice]").exists()).toBe(false);
   });
 });

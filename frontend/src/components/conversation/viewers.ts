@@ -17,7 +17,7 @@ export interface Viewer {
   until: number;
 }
 
-/** Renewed well within the server's 30 s default TTL. */
+/** Renewed well within the server's TTL (30 s by default; half of what it says, at most 20 s). */
 export const RENEW_MS = 20_000;
 
 export const collision = reactive({
@@ -25,6 +25,8 @@ export const collision = reactive({
   me: null as number | null,
   viewers: [] as Viewer[],
   now: Date.now(),
+  /** When to say "viewing" again: half of the TTL the server gave this agent's entry. */
+  renewMs: RENEW_MS,
 });
 
 /** The others (not me) still live, viewing or typing. */
@@ -63,7 +65,11 @@ async function say(conversationId: number, viewing: boolean): Promise<void> {
     params: { path: { conversation_id: conversationId } },
     body: { viewing },
   });
-  if (data && viewing) applyViewers(data);
+  if (data && viewing) {
+    applyViewers(data);
+    const mine = data.viewers.find((v) => v.user_id === collision.me);
+    if (mine) collision.renewMs = Math.max(1000, Math.min(RENEW_MS, mine.expires_in_s * 500));
+  }
 }
 
 /** This agent opened `conversationId` (or renews it). */
