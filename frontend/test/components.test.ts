@@ -32,7 +32,6 @@ vi.mock("../src/stores/desk", () => {
   };
 });
 
-const { default: MessageComposer } = await import("../src/components/MessageComposer.vue");
 const { default: OfferPopup } = await import("../src/components/OfferPopup.vue");
 const desk = await import("../src/stores/desk");
 
@@ -40,30 +39,6 @@ beforeEach(() => {
   vi.clearAllMocks();
   hoisted.now = T0;
   for (const o of desk.offers.pending.value) desk.offers.remove(o.id);
-});
-
-describe("MessageComposer", () => {
-  it("sends on Enter in chat and keeps Shift+Enter for a new line", async () => {
-    const wrapper = mount(MessageComposer, { props: { channel: "webchat", subject: "" } });
-    const box = wrapper.get("textarea");
-    await box.setValue("Hello\nthere");
-    await box.trigger("keydown", { key: "Enter", shiftKey: true });
-    expect(hoisted.sendMessage).not.toHaveBeenCalled();
-    await box.trigger("keydown", { key: "Enter" });
-    expect(hoisted.sendMessage).toHaveBeenCalledWith("Hello\nthere", false);
-  });
-
-  it("sends an internal note, and shows the subject for email where Enter is a new line", async () => {
-    const wrapper = mount(MessageComposer, { props: { channel: "email", subject: "Invoice" } });
-    expect(wrapper.text()).toContain("Subject: Re: Invoice");
-    const box = wrapper.get("textarea");
-    await box.setValue("Checked with billing");
-    await box.trigger("keydown", { key: "Enter" });
-    expect(hoisted.sendMessage).not.toHaveBeenCalled();
-    await wrapper.get("input[type=checkbox]").setValue(true);
-    await wrapper.get("form").trigger("submit");
-    expect(hoisted.sendMessage).toHaveBeenCalledWith("Checked with billing", true);
-  });
 });
 
 describe("OfferPopup", () => {

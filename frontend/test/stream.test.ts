@@ -73,6 +73,17 @@ describe("EventStream", () => {
     expect(h.seen).toEqual([11, 12]);
   });
 
+  it("hands live-only frames (who is viewing) to onFrame, not as events", () => {
+    const h = harness();
+    h.stream.start();
+    h.sockets[0]!.frame({ type: "hello", user_id: 1, last_event_id: 10 });
+    h.sockets[0]!.frame({ type: "conversation.viewers", conversation_id: 1, viewers: [] });
+    h.sockets[0]!.frame({ type: "event", event: event(11) });
+    h.sockets[0]!.frame({ viewers: [] }); // no type: dropped
+    expect(h.frames).toEqual([{ type: "conversation.viewers", conversation_id: 1, viewers: [] }]);
+    expect(h.seen).toEqual([11]);
+  });
+
   it("resumes after a drop from the last event it delivered, without duplicates", () => {
     const h = harness();
     h.stream.start();

@@ -114,6 +114,8 @@ async def _prepare(
             "created_at": message.created_at.isoformat(),
             # Who speaks: "user" (an agent) or "system" (an automatic answer).
             "sender_type": message.sender_type,
+            # What the agent chose (an email's To, Cc, Subject); the channel's defaults else.
+            "composed": {k: message.meta[k] for k in ("to", "cc", "subject") if k in message.meta},
             **await _thread(session, message.conversation_id, message.id),
         },
     )

@@ -5,3 +5,5 @@ from __future__ import annotations
 MESSAGE_RECEIVED = "message.received"
 #: The customer left before being served; the router counts their waiting work abandoned.
 CONTACT_LEFT = "conversation.contact_left"
+#: An internal note mentioned a user (one event each, seen by that user and supervisors).
+NOTE_MENTIONED = "note.mentioned"

@@ -3,7 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from omnidesk.kit.types import JsonObject, RowId, Text
 from omnidesk.sla.schemas import ConversationSla, SlaState
@@ -112,10 +120,64 @@ class ConversationUpdate(BaseModel):
         return value
 
 
+def _email_address(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from exc
+
+
+EmailAddress = Annotated[Text, StringConstraints(max_length=320), AfterValidator(_email_address)]
+#: The most addresses an agent's email may go to (To and Cc each).
+MAX_RECIPIENTS = 20
+#: The largest HTML body an agent's email may have (characters, before sanitising).
+MAX_HTML_CHARS = 262144
+
+
 class MessageCreate(BaseModel):
-    body: Text = Field(default="", max_length=65536)
+    body: Text = Field(
+        default="",
+        max_length=65536,
+        description="Plain text. With `html` it may be empty: the text is read from the HTML.",
+    )
     private: bool = Field(default=False, description="An internal note, never sent.")
     attachment_ids: list[RowId] = Field(default=[], max_length=20)
+    # Email replies only: the agent's own addressing and rich text --------------------
+    to: list[EmailAddress] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_RECIPIENTS,
+        description="Email only: who the reply goes to (default: the customer).",
+    )
+    cc: list[EmailAddress] | None = Field(
+        default=None,
+        max_length=MAX_RECIPIENTS,
+        description="Email only: who is copied (default: the others on the customer's last "
+        "mail); `[]` copies nobody.",
+    )
+    subject: Text | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Email only: the reply's subject as typed (default: `Re: <subject>`).",
+    )
+    html: Text | None = Field(
+        default=None,
+        max_length=MAX_HTML_CHARS,
+        description="Email only: the reply as HTML, sanitised like inbound mail (no scripts, "
+        "styles or event handlers) and sent as the HTML alternative of `body`.",
+    )
+    mentions: list[RowId] = Field(
+        default=[],
+        max_length=50,
+        description="Internal notes only: users of the account this note mentions; each gets "
+        "`note.mentioned` on `/ws`.",
+    )
+
+    @property
+    def email_fields(self) -> list[str]:
+        """The email-only fields this message sets."""
+        return [name for name in ("to", "cc", "subject", "html") if getattr(self, name) is not None]
 
 
 class ConversationFilters(BaseModel):

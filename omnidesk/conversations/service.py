@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
 from omnidesk.channels.base import Departure, Inbound
+from omnidesk.channels.email import markup
 from omnidesk.contacts import service as contacts
 from omnidesk.contacts.models import Contact
 from omnidesk.conversations import mail_threads
 from omnidesk.conversations import repository as repo
-from omnidesk.conversations.events import CONTACT_LEFT, MESSAGE_RECEIVED
+from omnidesk.conversations.events import CONTACT_LEFT, MESSAGE_RECEIVED, NOTE_MENTIONED
 from omnidesk.conversations.models import Attachment, Conversation, Message
 from omnidesk.conversations.schemas import (
     AttachmentOut,
@@ -685,13 +686,19 @@ async def post_message(
     attachments = list(await repo.unattached(session, principal.account_id, data.attachment_ids))
     if len(attachments) != len(set(data.attachment_ids)):
         raise NotFound("attachment", field="attachment_ids")
-    if not data.body.strip() and not attachments:
-        raise ValidationFailed("a message needs a body or an attachment", field="body")
     if not data.private and conversation.inbox_id is None:
         raise ValidationFailed(
             "this conversation has no channel to reply through; add a note instead",
             field="private",
         )
+    meta = await _composed(session, principal, conversation, data)
+    body, body_html = data.body, None
+    if data.html is not None and not data.private:
+        body_html = markup.sanitise(data.html)
+        if not body.strip():
+            body = markup.to_text(body_html)
+    if not body.strip() and not attachments:
+        raise ValidationFailed("a message needs a body or an attachment", field="body")
     now = clock.now()
     message = Message(
         account_id=principal.account_id,
@@ -701,9 +708,10 @@ async def post_message(
         kind="note" if data.private else "message",
         sender_type="user",
         sender_id=principal.user_id,
-        body=data.body,
+        body=body,
+        body_html=body_html,
         delivery_status=None if data.private else "queued",
-        meta={},
+        meta=meta,
         created_at=now,
     )
     if not data.private and conversation.first_response_at is None:
@@ -713,7 +721,65 @@ async def post_message(
     )
     if not data.private:
         await sla.agent_replied(session, clock, conversation)
+    for user_id in meta.get("mentions", []):
+        if user_id == principal.user_id:
+            continue  # nobody is told about their own note
+        await events.record(
+            session,
+            type=NOTE_MENTIONED,
+            actor_user_id=principal.user_id,
+            clock=clock,
+            data={
+                "message_id": message.id,
+                "mentioned_user_id": user_id,
+                "excerpt": body[:200],
+            },
+            # Seen by the mentioned user (and supervisors), whoever holds the conversation.
+            **{**_visibility(conversation), "assignee_id": user_id, "team_id": None},
+        )
     return message, attachments
+
+
+async def _composed(
+    session: AsyncSession, principal: Principal, conversation: Conversation, data: MessageCreate
+) -> dict[str, Any]:
+    """What the agent chose beyond the text, checked, as the message's metadata: an email's
+    To, Cc and Subject; a note's mentioned users (active users of the account, each once)."""
+    meta: dict[str, Any] = {}
+    fields = data.email_fields
+    if fields:
+        if data.private:
+            raise ValidationFailed("an internal note is not an email", field=fields[0])
+        inbox = await _inbox(session, principal, conversation.inbox_id or 0)
+        if inbox is None or inbox.channel_type != "email":
+            raise ValidationFailed(
+                f"{fields[0]} is for replies through an email inbox only", field=fields[0]
+            )
+        for name in ("to", "cc", "subject"):
+            value = getattr(data, name)
+            if value is not None:
+                meta[name] = _unique(value) if isinstance(value, list) else value
+    if data.mentions:
+        if not data.private:
+            raise ValidationFailed("only an internal note mentions users", field="mentions")
+        users = {u.id: u for u in await accounts_repo.list_users(session, principal.account_id)}
+        wanted = list(dict.fromkeys(data.mentions))
+        unknown = [i for i in wanted if i not in users or not users[i].active]
+        if unknown:
+            raise NotFound("user", field="mentions")
+        meta["mentions"] = wanted
+    return meta
+
+
+def _unique(addresses: list[str]) -> list[str]:
+    """Each address once (any case), in the order given."""
+    seen: set[str] = set()
+    out = []
+    for address in addresses:
+        if address.lower() not in seen:
+            seen.add(address.lower())
+            out.append(address)
+    return out
 
 
 async def post_system_message(

@@ -16,6 +16,7 @@ export type AwayReason = Schemas["AwayReasonOut"];
 export type EventOut = Schemas["EventOut"];
 export type Presence = Agent["presence"];
 export type Status = Conversation["status"];
+export type Attachment = Schemas["AttachmentOut"];
 
 export const CSRF_HEADER = "X-CSRF-Token";
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -24,6 +25,11 @@ let csrfToken: string | null = null;
 
 export function setCsrfToken(token: string | null | undefined): void {
   csrfToken = token ?? null;
+}
+
+/** The CSRF header for a request made outside the client (an upload with progress). */
+export function csrfHeaders(): Record<string, string> {
+  return csrfToken ? { [CSRF_HEADER]: csrfToken } : {};
 }
 
 /** The one error shape of every 4xx: `{code, message, field}`. */

@@ -183,12 +183,19 @@ export async function updateConversation(body: ConversationUpdate): Promise<void
   await refreshCurrent();
 }
 
-export async function sendMessage(body: string, isPrivate: boolean): Promise<void> {
+/** What a message may carry beyond its text: attachments, an email's fields, mentions. */
+export type MessageExtras = Omit<Schemas["MessageCreate"], "body" | "private">;
+
+export async function sendMessage(
+  body: string,
+  isPrivate: boolean,
+  extras: MessageExtras = {},
+): Promise<void> {
   if (current.id === null) return;
   await ok(
     api.POST("/api/v1/conversations/{conversation_id}/messages", {
       params: { path: { conversation_id: current.id } },
-      body: { body, private: isPrivate },
+      body: { body, private: isPrivate, ...extras },
     }),
   );
   await refreshCurrent();
@@ -212,10 +219,11 @@ async function markRead(conversation: Conversation, messages: Message[]): Promis
 const TYPING_RENEW_MS = 3000; // the server forgets "typing" after a few seconds
 const typingState = { on: false, at: 0 };
 
-/** The agent is writing a reply (true) or stopped (false); throttled, web chat only. */
+/** The agent is writing a reply (true) or stopped (false); throttled. A web-chat visitor
+ * sees it, and other agents in any channel (the collision indicator). */
 export function typing(active: boolean): void {
   const c = current.conversation;
-  if (!c || channelOf(c.inbox_id) !== "webchat") return;
+  if (!c) return;
   const now = Date.now();
   if (active === typingState.on && (!active || now - typingState.at < TYPING_RENEW_MS)) return;
   typingState.on = active;

@@ -10,7 +10,8 @@ SMTP server:
 - ``In-Reply-To`` / ``References`` from the customer's last mail, ``Subject: Re: …``;
 - ``Reply-To: support+c42.5f3a9b1c@…``: a signed conversation token that threads answers
   back even when the customer's client drops References;
-- To the customer, Cc the other people of their last mail (never our own addresses);
+- To the customer, Cc the other people of their last mail (never our own addresses) —
+  unless the agent chose To, Cc or Subject (``composed`` in the outbound's meta);
 - plain text with an HTML alternative; ``Auto-Submitted: auto-replied`` on omnidesk's own
   automatic answers, which are never sent to an automatic mail (loops).
 
@@ -125,16 +126,30 @@ class EmailChannel:
         message["Reply-To"] = formataddr(
             (_one_line(config.display_name), f"{config.local_part}+{token}@{config.domain}")
         )
-        to = outbound.recipient.strip()
-        message["To"] = to
-        cc = _copied(last_meta, to, config.address, key)
+        composed: dict[str, Any] = outbound.meta.get("composed") or {}
+        to_list = _chosen(composed.get("to"), config.address, key)
+        if "to" in composed and not to_list:
+            raise DeliveryFailed("the reply is addressed to no one but us", permanent=True)
+        to_list = to_list or [outbound.recipient.strip()]
+        to = to_list[0]
+        message["To"] = ", ".join(to_list)
+        if "cc" in composed:
+            taken = {a.lower() for a in to_list}
+            cc = [a for a in _chosen(composed["cc"], config.address, key) if a.lower() not in taken]
+        else:
+            cc = _copied(last_meta, to, config.address, key)
         if cc:
             message["Cc"] = ", ".join(cc)
         # Only a mail's own Message-ID: the customer's last message may have come another
         # way (an offline web chat's id is the widget's).
         parent = last_meta.get("message_id") if last else outbound.meta.get("last_outbound_id")
         references = _references(last_meta, parent if isinstance(parent, str) else None)
-        message["Subject"] = _reply_subject(outbound.subject, replying=bool(references))
+        subject = composed.get("subject")
+        message["Subject"] = (
+            _one_line(subject)
+            if isinstance(subject, str) and subject.strip()
+            else _reply_subject(outbound.subject, replying=bool(references))
+        )
         if references:
             message["In-Reply-To"] = f"<{references[-1]}>"
             message["References"] = " ".join(f"<{r}>" for r in references)
@@ -142,7 +157,8 @@ class EmailChannel:
             message["Auto-Submitted"] = "auto-replied"
             message["X-Auto-Response-Suppress"] = "All"
         message.set_content(outbound.body or "")
-        message.add_alternative(outbound.body_html or _as_html(outbound.body), subtype="html")
+        html_body = _document(outbound.body_html) if outbound.body_html else _as_html(outbound.body)
+        message.add_alternative(html_body, subtype="html")
         for attachment in outbound.attachments:
             maintype, _, subtype = attachment.content_type.lower().partition("/")
             if not _TOKEN.match(maintype) or not _TOKEN.match(subtype) or maintype == "multipart":
@@ -153,7 +169,7 @@ class EmailChannel:
                 subtype=subtype,
                 filename=_one_line(attachment.filename) or "attachment",
             )
-        return message, [to, *cc]
+        return message, [*to_list, *cc]
 
     async def send(self, outbound: Outbound) -> Delivery:
         config = self._usable_config()
@@ -338,9 +354,28 @@ def _copied(last_meta: dict[str, Any], to: str, inbox_address: str, key: str) ->
     return copied
 
 
+def _chosen(addresses: Any, inbox_address: str, key: str) -> list[str]:
+    """The addresses an agent typed (checked when stored), each once, never ours."""
+    out: list[str] = []
+    for value in addresses if isinstance(addresses, list) else []:
+        if not isinstance(value, str) or "@" not in value:
+            continue
+        address = _one_line(value)
+        if addressing.is_own(address, inbox_address, key):
+            continue
+        if address.lower() not in {a.lower() for a in out}:
+            out.append(address)
+    return out
+
+
 def _as_html(text: str) -> str:
     paragraphs = [p for p in re.split(r"\n\s*\n", text or "") if p.strip()]
     rendered = "".join(
         "<p>" + html.escape(p.strip()).replace("\n", "<br>\n") + "</p>\n" for p in paragraphs
     )
-    return f'<!doctype html>\n<html><body>\n<div dir="auto">\n{rendered}</div>\n</body></html>\n'
+    return _document(rendered)
+
+
+def _document(fragment: str) -> str:
+    """An HTML body (sanitised when stored) as a whole document."""
+    return f'<!doctype html>\n<html><body>\n<div dir="auto">\n{fragment}</div>\n</body></html>\n'
