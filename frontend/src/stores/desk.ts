@@ -17,7 +17,7 @@ import {
 import { beep } from "../lib/beep";
 import { coalesce } from "../lib/coalesce";
 import { EventStream, socketUrl, type StreamState } from "../lib/stream";
-import { createInbox, query, restoreFilters } from "./inbox";
+import { createInbox, query, restoreFilters, type Context as InboxContext } from "./inbox";
 import { createOffers, offerFromApi } from "./offers";
 import { session } from "./session";
 
@@ -59,6 +59,23 @@ export async function ensureContact(contactId: number): Promise<void> {
   }
 }
 
+/** Contacts not known yet, in one request (a page of the inbox). */
+export async function ensureContacts(contactIds: number[]): Promise<void> {
+  const wanted = [...new Set(contactIds)].filter(
+    (id) => !directory.contacts.has(id) && !loadingContacts.has(id),
+  );
+  if (wanted.length <= 1) return wanted[0] === undefined ? undefined : ensureContact(wanted[0]);
+  for (const id of wanted) loadingContacts.add(id);
+  try {
+    const { data } = await api.GET("/api/v1/contacts", {
+      params: { query: { ids: wanted, limit: 200 } },
+    });
+    for (const contact of data?.items ?? []) directory.contacts.set(contact.id, contact);
+  } finally {
+    for (const id of wanted) loadingContacts.delete(id);
+  }
+}
+
 export const live = reactive({
   stream: "offline" as StreamState,
   presence: null as Agent | null,
@@ -87,15 +104,23 @@ function stored(key: string): string | null {
   }
 }
 
+/** What the inbox's filters read about the desk (the user, teams, inboxes' channels). */
+export const inboxContext: InboxContext = {
+  userId,
+  channelOf,
+  teamIds: () => session.me?.team_ids ?? [],
+  channels: () => [...new Set([...directory.inboxes.values()].map((i) => i.channel_type))],
+};
+
 export const inbox = createInbox(
-  { userId, channelOf },
+  inboxContext,
   async (filters, cursor) => {
     const page = await ok(
       api.GET("/api/v1/conversations", {
         params: { query: { ...query(filters), cursor: cursor ?? undefined, limit: 25 } },
       }),
     );
-    for (const c of page.items) void ensureContact(c.contact_id);
+    void ensureContacts(page.items.map((c) => c.contact_id));
     return page;
   },
   {
