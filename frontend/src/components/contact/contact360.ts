@@ -20,15 +20,16 @@ export const ACTIVITY_TYPES: Record<string, string> = {
   "contact.rage_clicked": "Rage clicks on",
 };
 
+// Marks every font has (no emoji: not every system draws them).
 const IDENTITY_KINDS: Record<string, { label: string; icon: string }> = {
-  email: { label: "Email", icon: "✉" },
+  email: { label: "Email", icon: "@" },
   phone: { label: "Phone", icon: "☎" },
-  whatsapp: { label: "WhatsApp", icon: "🟢" },
-  messenger: { label: "Messenger", icon: "💬" },
-  instagram: { label: "Instagram", icon: "📷" },
-  telegram: { label: "Telegram", icon: "✈" },
-  webchat: { label: "Web chat visitor", icon: "🗨" },
-  twitter: { label: "X / Twitter", icon: "𝕏" },
+  whatsapp: { label: "WhatsApp", icon: "WA" },
+  messenger: { label: "Messenger", icon: "FB" },
+  instagram: { label: "Instagram", icon: "IG" },
+  telegram: { label: "Telegram", icon: "TG" },
+  webchat: { label: "Web chat visitor", icon: "◍" },
+  twitter: { label: "X / Twitter", icon: "X" },
   external: { label: "External id", icon: "#" },
 };
 
