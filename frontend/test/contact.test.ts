@@ -132,6 +132,18 @@ describe("contact 360 loader", () => {
     expect(s.calls).not.toContain("definitions");
   });
 
+  it("follows the contact shown into the one it was merged into", async () => {
+    const view = createContact360(source());
+    await view.show(3);
+    view.handle(event(30, "contact.merged", { merged_id: 2, survivor_id: 8 }, { contact_id: 8 }));
+    await view.refresh();
+    expect(view.state.contact?.id).toBe(3); // another merge: nothing to do with it
+    view.handle(event(31, "contact.merged", { merged_id: 3, survivor_id: 8 }, { contact_id: 8 }));
+    await view.refresh();
+    expect(view.state.contactId).toBe(8);
+    expect(view.state.contact?.id).toBe(8);
+  });
+
   it("drops an answer for a contact no longer shown", async () => {
     const s = source();
     let release: () => void = () => undefined;

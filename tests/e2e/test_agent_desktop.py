@@ -314,7 +314,16 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     await no_serious_violations(desk, "the conversation with the contact sidebar")
     await desk.screenshot(path=shots / "desk-contact.png")
     urgent_row = desk.locator(f'[data-conversation="{urgent["id"]}"]')
-    await desk.get_by_role("tab", name="My teams").click()
+    # From the keyboard: "?" lists the shortcuts, Esc closes the list, "3" is "My teams".
+    await desk.evaluate("() => document.activeElement?.blur()")
+    await desk.keyboard.press("?")
+    await desk.get_by_role("dialog", name="Keyboard shortcuts").wait_for()
+    await desk.keyboard.press("Escape")
+    await desk.get_by_role("dialog", name="Keyboard shortcuts").wait_for(state="detached")
+    assert desk.url.endswith(f"/conversations/{conversation_id}")  # Esc closed only the list
+    await desk.evaluate("() => document.activeElement?.blur()")
+    await desk.keyboard.press("3")
+    await desk.get_by_role("tab", name="My teams", selected=True).wait_for()
     await urgent_row.wait_for()
     assert await desk.locator("[data-conversation]").count() == 1
     await desk.get_by_role("tab", name="All").click()

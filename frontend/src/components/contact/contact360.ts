@@ -153,6 +153,11 @@ export function createContact360(source: Contact360Source) {
   /** An event of the desk's stream: fetched again when it concerns the contact shown. */
   function handle(event: EventOut): void {
     if (state.contactId === null || UNRELATED.test(event.type)) return;
+    const survivor = event.data["survivor_id"];
+    if (event.type === "contact.merged" && event.data["merged_id"] === state.contactId && typeof survivor === "number") {
+      void show(survivor); // merged into another contact: show that one
+      return;
+    }
     const mine =
       event.contact_id === state.contactId ||
       event.data["contact_id"] === state.contactId ||
