@@ -36,7 +36,7 @@ describe("desktop notifications", () => {
     notify(event("conversation.assigned", { actor_user_id: 2 }));
     notify(event("message.received", { data: { message: { body: "  Where is\nmy parcel? " } } }));
     expect(shown.map((n) => [n.title, n.body, n.conversationId])).toEqual([
-      ["New Chat conversation offered", "Ada", null],
+      ["A new conversation is offered to you", "Chat · Ada", null],
       ["A conversation is yours now", "Ada", 9],
       ["Ada", "Where is my parcel?", 9],
     ]);

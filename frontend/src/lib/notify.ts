@@ -44,8 +44,8 @@ export const NOTICE_RULES: NoticeRule[] = [
     notice: (e, c) =>
       e.assignee_id !== null && e.assignee_id === c.userId
         ? {
-            title: `New ${channelLabel(String(e.data["channel"] ?? ""))} conversation offered`,
-            body: c.contactName(e.contact_id),
+            title: "A new conversation is offered to you",
+            body: `${channelLabel(String(e.data["channel"] ?? ""))} · ${c.contactName(e.contact_id)}`,
             conversationId: null,
             tag: `offer-${String(e.data["offer_id"])}`,
           }
