@@ -58,6 +58,19 @@ VIEWPORT = {"width": 1280, "height": 720}
 QUESTION = "Hi! My parcel #4411 never arrived. Can you check?"
 REPLY = "Sorry about that, Zoë — a new one ships today."
 
+# The browser's notifications, recorded (a headless browser shows none), in a tab that never
+# has the focus: what the desk would show an agent looking at another window.
+RECORD_NOTIFICATIONS_JS = """
+window.__notices = [];
+window.Notification = class {
+  static permission = "default";
+  static async requestPermission() { window.Notification.permission = "granted"; return "granted"; }
+  constructor(title, options) { window.__notices.push({ title, body: options?.body ?? "" }); }
+  close() {}
+};
+document.hasFocus = () => false;
+"""
+
 try:
     from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
 except ImportError:  # pragma: no cover - reported by require_service below
@@ -175,6 +188,7 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     agent_context.set_default_timeout(WAIT_MS)
     desk = await agent_context.new_page()
     desk.on("pageerror", lambda exc: errors.append(str(exc)))
+    await desk.add_init_script(RECORD_NOTIFICATIONS_JS)
 
     # Not logged in: the desktop sends the agent to its login page.
     await desk.goto(f"{server.url}/app/")
@@ -191,6 +205,12 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     await desk.get_by_role("button", name="Log in").click()
     await desk.wait_for_url(re.compile(r"/app/$"))
     await desk.get_by_role("status").filter(has_text="Live").wait_for()
+
+    # Desktop notifications: asked for from the header's bell.
+    bell = desk.get_by_role("button", name="Desktop notifications")
+    assert await bell.get_attribute("aria-pressed") == "false"
+    await bell.click()
+    await desk.locator('button[aria-pressed="true"]', has_text="Desktop notifications").wait_for()
 
     # Available: the router may offer work (its API says so too).
     await desk.get_by_label("Presence").select_option("available")
@@ -232,6 +252,14 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     seconds = int(await offer.locator(".seconds").inner_text())
     assert 0 < seconds <= 600
     await desk.screenshot(path=shots / "offer.png")
+
+    async def notified() -> Any:
+        notices: list[dict[str, str]] = await desk.evaluate("() => window.__notices")
+        return [n for n in notices if n["title"] == "A new conversation is offered to you"]
+
+    assert (await eventually(notified, "a desktop notification of the offer"))[0]["body"] == (
+        "Chat · Zoë Visitor"
+    )
     pending = ok(await api.get("/api/v1/routing/offers"))
     assert [o["agent_id"] for o in pending] == [centre.agent_id]
     conversation_id = pending[0]["conversation_id"]

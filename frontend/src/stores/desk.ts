@@ -44,36 +44,39 @@ export function contactName(contactId: number): string {
   return contact ? contact.name || `Contact #${contactId}` : "…";
 }
 
-const loadingContacts = new Set<number>();
+/** Contacts being fetched: a second caller waits for the same request. */
+const loadingContacts = new Map<number, Promise<void>>();
 
-export async function ensureContact(contactId: number): Promise<void> {
-  if (directory.contacts.has(contactId) || loadingContacts.has(contactId)) return;
-  loadingContacts.add(contactId);
-  try {
-    const { data } = await api.GET("/api/v1/contacts/{contact_id}", {
-      params: { path: { contact_id: contactId } },
-    });
-    if (data) directory.contacts.set(contactId, data);
-  } finally {
-    loadingContacts.delete(contactId);
-  }
+export function ensureContact(contactId: number): Promise<void> {
+  return ensureContacts([contactId]);
 }
 
-/** Contacts not known yet, in one request (a page of the inbox). */
-export async function ensureContacts(contactIds: number[]): Promise<void> {
-  const wanted = [...new Set(contactIds)].filter(
-    (id) => !directory.contacts.has(id) && !loadingContacts.has(id),
-  );
-  if (wanted.length <= 1) return wanted[0] === undefined ? undefined : ensureContact(wanted[0]);
-  for (const id of wanted) loadingContacts.add(id);
-  try {
-    const { data } = await api.GET("/api/v1/contacts", {
-      params: { query: { ids: wanted, limit: 200 } },
+/** Contacts not known yet, in one request (a page of the inbox); resolves once all are in. */
+export function ensureContacts(contactIds: number[]): Promise<void> {
+  const ids = [...new Set(contactIds)].filter((id) => !directory.contacts.has(id));
+  const waiting = ids.flatMap((id) => loadingContacts.get(id) ?? []);
+  const wanted = ids.filter((id) => !loadingContacts.has(id));
+  if (wanted.length > 0) {
+    const request = fetchContacts(wanted).finally(() => {
+      for (const id of wanted) loadingContacts.delete(id);
     });
-    for (const contact of data?.items ?? []) directory.contacts.set(contact.id, contact);
-  } finally {
-    for (const id of wanted) loadingContacts.delete(id);
+    for (const id of wanted) loadingContacts.set(id, request);
+    waiting.push(request);
   }
+  return Promise.all(waiting).then(() => undefined);
+}
+
+async function fetchContacts(ids: number[]): Promise<void> {
+  const [only] = ids;
+  if (ids.length === 1 && only !== undefined) {
+    const { data } = await api.GET("/api/v1/contacts/{contact_id}", {
+      params: { path: { contact_id: only } },
+    });
+    if (data) directory.contacts.set(only, data);
+    return;
+  }
+  const { data } = await api.GET("/api/v1/contacts", { params: { query: { ids, limit: 200 } } });
+  for (const contact of data?.items ?? []) directory.contacts.set(contact.id, contact);
 }
 
 export const live = reactive({
