@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.e2e.support import CHROMIUM, Server, ok  # noqa: E402
 
-FILTERS = '{"tab": "all", "status": "open", "channel": ""}'
+FILTERS = '{"tab": "all", "facets": {"status": ["open"]}}'
 READY_JS = """() => {
   const rows = document.querySelectorAll('[data-conversation] .who');
   const search = document.getElementById('search');

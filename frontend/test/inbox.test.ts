@@ -3,10 +3,12 @@ import type { Conversation } from "../src/api/client";
 import {
   createInbox,
   DEFAULT_FILTERS,
+  FACETS,
   matches,
   query,
   restoreFilters,
   type Context,
+  type Facet,
   type Filters,
   type Page,
 } from "../src/stores/inbox";
@@ -37,33 +39,69 @@ function conversation(id: number, patch: Partial<Conversation> = {}): Conversati
 
 const ctx: Context = {
   userId: () => 5,
+  teamIds: () => [7],
   channelOf: (inboxId) => (inboxId === 1 ? "email" : inboxId === 2 ? "webchat" : ""),
 };
-const base: Filters = { tab: "all", status: "", channel: "", q: "" };
+const base: Filters = { tab: "all", facets: {}, q: "" };
 
 describe("inbox filters", () => {
-  it("turns tabs, status and search into the list endpoint's query", () => {
-    expect(query({ ...base, tab: "mine", status: "open", q: "  refund " })).toEqual({
-      assignee: "me",
-      status: ["open"],
-      q: "refund",
-    });
+  it("turns tabs, facets and search into the list endpoint's query", () => {
+    expect(
+      query({ ...base, tab: "mine", facets: { status: ["open"], tag: [" VIP "] }, q: "  refund " }),
+    ).toEqual({ assignee: "me", status: ["open"], tag: "vip", q: "refund" });
     expect(query({ ...base, tab: "unassigned" })).toEqual({ assignee: "none" });
+    expect(query({ ...base, tab: "teams", facets: { priority: ["high", "urgent"], channel: [] } })).toEqual({
+      team: "mine",
+      priority: ["high", "urgent"],
+    });
+    expect(query({ ...base, facets: { channel: ["email"] } })).toEqual({ channel: ["email"] });
     expect(query(base)).toEqual({});
   });
 
-  it("matches tab, status and channel", () => {
-    const mine = conversation(2, { assignee_id: 5 });
-    const theirs = conversation(3, { assignee_id: 6 });
-    const nobody = conversation(4);
+  it("matches tab and every facet", () => {
+    const mine = conversation(2, { assignee_id: 5, priority: "high", tags: ["vip"] });
+    const theirs = conversation(3, { assignee_id: 6, team_id: 7 });
+    const nobody = conversation(4, { team_id: 8 });
     expect(matches(mine, { ...base, tab: "mine" }, ctx)).toBe(true);
     expect(matches(theirs, { ...base, tab: "mine" }, ctx)).toBe(false);
     expect(matches(nobody, { ...base, tab: "unassigned" }, ctx)).toBe(true);
     expect(matches(mine, { ...base, tab: "unassigned" }, ctx)).toBe(false);
+    expect(matches(theirs, { ...base, tab: "teams" }, ctx)).toBe(true);
+    expect(matches(nobody, { ...base, tab: "teams" }, ctx)).toBe(false);
+    expect(matches(mine, { ...base, tab: "teams" }, ctx)).toBe(false);
     expect(matches(theirs, base, ctx)).toBe(true);
-    expect(matches(mine, { ...base, status: "resolved" }, ctx)).toBe(false);
-    expect(matches(mine, { ...base, channel: "email" }, ctx)).toBe(true);
-    expect(matches(theirs, { ...base, channel: "email" }, ctx)).toBe(false);
+    expect(matches(mine, { ...base, facets: { status: ["resolved"] } }, ctx)).toBe(false);
+    expect(matches(mine, { ...base, facets: { channel: ["email"] } }, ctx)).toBe(true);
+    expect(matches(theirs, { ...base, facets: { channel: ["email"] } }, ctx)).toBe(false);
+    expect(matches(mine, { ...base, facets: { priority: ["urgent", "high"] } }, ctx)).toBe(true);
+    expect(matches(theirs, { ...base, facets: { priority: ["urgent", "high"] } }, ctx)).toBe(false);
+    expect(matches(mine, { ...base, facets: { tag: ["VIP"] } }, ctx)).toBe(true);
+    expect(matches(theirs, { ...base, facets: { tag: ["vip"] } }, ctx)).toBe(false);
+  });
+
+  it("filters by SLA state, a conversation being in every state one of its targets is in", () => {
+    const target = (state: "ok" | "breached") => ({
+      kind: "first_response" as const,
+      state,
+      target_s: 3600,
+      started_at: "2026-11-23T09:00:00Z",
+      due_at: "2026-11-23T10:00:00Z",
+      remaining_s: 0,
+      warned_at: null,
+      breached_at: null,
+      achieved_at: null,
+    });
+    const late = { ...conversation(2), sla: { policy_id: 1, targets: [target("ok"), target("breached")] } };
+    const onTime = { ...conversation(3), sla: { policy_id: 1, targets: [target("ok")] } };
+    const filters = { ...base, facets: { sla_state: ["breached"] } };
+    expect(query(filters)).toEqual({ sla_state: ["breached"] });
+    expect(matches(late as Conversation, filters, ctx)).toBe(true);
+    expect(matches(onTime as Conversation, filters, ctx)).toBe(false);
+    expect(matches(conversation(4), filters, ctx)).toBe(false); // no SLA at all
+    expect(restoreFilters('{"facets":{"sla_state":["breached","nonsense"]}}').facets).toEqual({
+      ...DEFAULT_FILTERS.facets,
+      sla_state: ["breached"],
+    });
   });
 });
 
@@ -71,12 +109,16 @@ describe("saved filters", () => {
   it("restores what was valid and nothing else", () => {
     expect(restoreFilters(null)).toEqual(DEFAULT_FILTERS);
     expect(restoreFilters("not json")).toEqual(DEFAULT_FILTERS);
+    expect(restoreFilters("42")).toEqual(DEFAULT_FILTERS);
+    // What older desktops saved: one value per filter, at the top level.
     expect(restoreFilters('{"tab":"all","status":"","channel":"email","q":"x"}')).toEqual({
       tab: "all",
-      status: "",
-      channel: "email",
+      facets: { status: [], channel: ["email"] },
       q: "",
     });
+    expect(
+      restoreFilters('{"tab":"teams","facets":{"priority":["high","evil","high"],"tag":["vip","x"]}}'),
+    ).toEqual({ tab: "teams", facets: { status: ["open"], priority: ["high"], tag: ["vip"] }, q: "" });
     expect(restoreFilters('{"tab":"evil","status":"gone"}')).toEqual(DEFAULT_FILTERS);
   });
 
@@ -113,7 +155,7 @@ describe("inbox list", () => {
 
   it("puts a live change in its place and takes out what no longer matches", async () => {
     const { inbox } = setup([{ items: [conversation(3), conversation(2)], next_cursor: null }]);
-    inbox.state.filters.status = "open";
+    inbox.state.filters.facets = { status: ["open"] };
     await inbox.load();
     // A new conversation with the newest activity goes on top.
     inbox.upsert(conversation(4));

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.contacts import repository as repo
@@ -82,11 +83,18 @@ async def list_contacts(
     session: SessionDep,
     q: Search = None,
     company_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    ids: Annotated[
+        list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]],
+        Query(
+            max_length=MAX_LIMIT,
+            description="Only these contacts (merged ones too): one request for a page of rows.",
+        ),
+    ] = [],  # noqa: B006
     cursor: CursorQuery = None,
     limit: Limit = 50,
 ) -> Page[ContactOut]:
     contacts, next_cursor = await service.list_contacts(
-        session, principal, q=q, company_id=company_id, cursor=cursor, limit=limit
+        session, principal, q=q, company_id=company_id, ids=ids, cursor=cursor, limit=limit
     )
     return Page(items=await _contacts_out(session, contacts), next_cursor=next_cursor)
 

@@ -45,13 +45,17 @@ async def list_contacts(
     *,
     terms: Sequence[str] = (),
     company_id: int | None = None,
+    ids: Sequence[int] = (),
     before_id: int | None = None,
     limit: int = 50,
 ) -> Sequence[Contact]:
-    """Unmerged contacts, newest first; ``terms`` match the name or any identity value."""
-    query = select(Contact).where(
-        Contact.account_id == account_id, Contact.merged_into_id.is_(None)
-    )
+    """Unmerged contacts, newest first; ``terms`` match the name or any identity value.
+    With ``ids``: those contacts, merged ones too (they say where they went)."""
+    query = select(Contact).where(Contact.account_id == account_id)
+    if ids:
+        query = query.where(Contact.id.in_(sorted(set(ids))))
+    else:
+        query = query.where(Contact.merged_into_id.is_(None))
     if terms:
         matches: list[ColumnElement[bool]] = []
         for term in terms:

@@ -270,6 +270,7 @@ async def list_contacts(
     *,
     q: str | None = None,
     company_id: int | None = None,
+    ids: Sequence[int] = (),
     cursor: str | None = None,
     limit: int = 50,
 ) -> tuple[list[Contact], str | None]:
@@ -278,6 +279,7 @@ async def list_contacts(
         actor.account_id,
         terms=_search_terms(q),
         company_id=company_id,
+        ids=ids,
         before_id=_cursor_id(cursor),
         limit=limit + 1,
     )

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, UploadFile, status
 from fastapi.responses import Response
+from pydantic import StringConstraints
 
 from omnidesk.conversations import repository as repo
 from omnidesk.conversations import service
@@ -33,6 +34,7 @@ from omnidesk.web.deps import ClockDep, ContainerDep, SessionDep, SettingsDep
 router = APIRouter(prefix="/api/v1", tags=["conversations"])
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+ChannelType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")]
 
 
 async def _out(
@@ -56,7 +58,15 @@ async def list_conversations(
     assignee: Annotated[Literal["me", "none", "any"] | None, Query()] = None,
     assignee_id: RowId | None = None,
     team_id: RowId | None = None,
+    team: Annotated[
+        Literal["mine"] | None,
+        Query(description="`mine`: the conversations of any of the caller's teams"),
+    ] = None,
     inbox_id: RowId | None = None,
+    channel: Annotated[
+        list[ChannelType],
+        Query(max_length=20, description="Conversations in inboxes of these channel types"),
+    ] = [],  # noqa: B006
     contact_id: RowId | None = None,
     tag: Annotated[Text | None, Query(max_length=64)] = None,
     q: Annotated[Text | None, Query(max_length=200, description="Full-text search")] = None,
@@ -72,7 +82,9 @@ async def list_conversations(
         assignee=assignee,
         assignee_id=assignee_id,
         team_id=team_id,
+        team=team,
         inbox_id=inbox_id,
+        channel=channel,
         contact_id=contact_id,
         tag=tag,
         q=q,

@@ -21,6 +21,7 @@ from omnidesk.accounts.principal import Principal
 from omnidesk.conversations.models import Attachment, Conversation, ConversationTag, Message
 from omnidesk.conversations.schemas import ConversationFilters
 from omnidesk.events.models import Event
+from omnidesk.inboxes.models import Inbox
 from omnidesk.kit.pagination import Cursor
 from omnidesk.sla import repository as sla_repo
 
@@ -106,6 +107,17 @@ async def list_conversations(
     ):
         if value is not None:
             query = query.where(column == value)
+    if filters.team == "mine":
+        query = query.where(Conversation.team_id.in_(principal.team_ids or [-1]))
+    if filters.channel:
+        query = query.where(
+            Conversation.inbox_id.in_(
+                select(Inbox.id).where(
+                    Inbox.account_id == principal.account_id,
+                    Inbox.channel_type.in_(filters.channel),
+                )
+            )
+        )
     if filters.tag:
         query = query.where(
             Conversation.id.in_(

@@ -185,7 +185,9 @@ class ConversationFilters(BaseModel):
     assignee: Literal["me", "none", "any"] | None = None
     assignee_id: RowId | None = None
     team_id: RowId | None = None
+    team: Literal["mine"] | None = None
     inbox_id: RowId | None = None
+    channel: list[str] = []
     contact_id: RowId | None = None
     priority: list[Priority] = []
     tag: Text | None = None

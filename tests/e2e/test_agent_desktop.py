@@ -4,10 +4,13 @@ An agent logs in and goes available; a visitor starts a chat in the website widg
 customer's site; the offer pops up on the desktop (over ``/ws``), the agent accepts it,
 replies from the composer and resolves the conversation, which leaves the agent's open list
 live. The API then confirms the status, the assignee and the reply, and the visitor sees the
-reply in the widget (and, before it, the read receipt and the agent typing). axe-core
-finds no serious or critical violation on the login page, the inbox and the conversation,
-and the inbox works 390 px wide. A second test cuts the desktop's websocket while customers
-write: once it is back, the inbox has every change, each once, without a reload.
+reply in the widget (and, before it, the read receipt and the agent typing), then rates the
+chat: the rating shows live in the contact sidebar on the desktop. The "My teams" tab and
+the priority filter find a second conversation of the agent's team. axe-core finds no
+serious or critical violation on the login page, the inbox, the conversation with its
+contact sidebar, and the inbox and contact drawer 390 px wide. A second test cuts the
+desktop's websocket while customers write: once it is back, the inbox has every change, each
+once, without a reload.
 
 Screenshots (1280 by 720) go to ``$E2E_SCREENSHOTS_DIR`` when it is set (``docs/screenshots``
 for the README: ``E2E_SCREENSHOTS_DIR=docs/screenshots .venv/bin/pytest
@@ -54,6 +57,19 @@ VIEWPORT = {"width": 1280, "height": 720}
 
 QUESTION = "Hi! My parcel #4411 never arrived. Can you check?"
 REPLY = "Sorry about that, Zoë — a new one ships today."
+
+# The browser's notifications, recorded (a headless browser shows none), in a tab that never
+# has the focus: what the desk would show an agent looking at another window.
+RECORD_NOTIFICATIONS_JS = """
+window.__notices = [];
+window.Notification = class {
+  static permission = "default";
+  static async requestPermission() { window.Notification.permission = "granted"; return "granted"; }
+  constructor(title, options) { window.__notices.push({ title, body: options?.body ?? "" }); }
+  close() {}
+};
+document.hasFocus = () => false;
+"""
 
 try:
     from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
@@ -162,6 +178,8 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     }
     inbox = ok(await api.post("/api/v1/inboxes", json=body), 201)
     agent_path = f"/api/v1/routing/agents/{centre.agent_id}"
+    team_body = {"name": "Parcels", "member_ids": [centre.agent_id]}
+    team = ok(await api.post("/api/v1/teams", json=team_body), 201)
     snippet = ok(await api.get(f"/api/v1/inboxes/{inbox['id']}/webchat"))["snippet"]
     shop = centre.site.embed("/", snippet)
 
@@ -170,6 +188,7 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     agent_context.set_default_timeout(WAIT_MS)
     desk = await agent_context.new_page()
     desk.on("pageerror", lambda exc: errors.append(str(exc)))
+    await desk.add_init_script(RECORD_NOTIFICATIONS_JS)
 
     # Not logged in: the desktop sends the agent to its login page.
     await desk.goto(f"{server.url}/app/")
@@ -186,6 +205,12 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     await desk.get_by_role("button", name="Log in").click()
     await desk.wait_for_url(re.compile(r"/app/$"))
     await desk.get_by_role("status").filter(has_text="Live").wait_for()
+
+    # Desktop notifications: asked for from the header's bell.
+    bell = desk.get_by_role("button", name="Desktop notifications")
+    assert await bell.get_attribute("aria-pressed") == "false"
+    await bell.click()
+    await desk.locator('button[aria-pressed="true"]', has_text="Desktop notifications").wait_for()
 
     # Available: the router may offer work (its API says so too).
     await desk.get_by_label("Presence").select_option("available")
@@ -227,6 +252,14 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     seconds = int(await offer.locator(".seconds").inner_text())
     assert 0 < seconds <= 600
     await desk.screenshot(path=shots / "offer.png")
+
+    async def notified() -> Any:
+        notices: list[dict[str, str]] = await desk.evaluate("() => window.__notices")
+        return [n for n in notices if n["title"] == "A new conversation is offered to you"]
+
+    assert (await eventually(notified, "a desktop notification of the offer"))[0]["body"] == (
+        "Chat · Zoë Visitor"
+    )
     pending = ok(await api.get("/api/v1/routing/offers"))
     assert [o["agent_id"] for o in pending] == [centre.agent_id]
     conversation_id = pending[0]["conversation_id"]
@@ -272,6 +305,66 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     assert said[0][3] == QUESTION
     assert said[1:] == [("outbound", "user", centre.agent_id, REPLY)]
 
+    # The visitor rates the chat in the widget; the rating shows live in the contact's
+    # sidebar on the desktop, next to who they are on every channel and what they browsed.
+    csat = widget.locator(".csat")
+    await csat.wait_for(state="visible")
+    await csat.locator("button.rate[aria-label='4 out of 5']").click()
+    await csat.locator("textarea").fill("Quick and kind")
+    await csat.locator("button.btn").click()
+    await csat.get_by_text("Thank you").wait_for()
+    sidebar = desk.get_by_test_id("contact-sidebar")
+    rating = sidebar.get_by_test_id("csat-history").locator(
+        f'[data-rated-conversation="{conversation_id}"][data-rating="4"]'
+    )
+    await rating.filter(has_text="Quick and kind").wait_for()
+    assert await rating.get_by_role("img").get_attribute("aria-label") == "4 out of 5"
+    await sidebar.locator('.identities [data-kind="webchat"]').wait_for()
+    await sidebar.locator('.activity [data-kind="page_view"]').first.wait_for()
+    assert ok(await api.get(f"/api/v1/conversations/{conversation_id}"))["csat_rating"] == 4
+
+    # Another conversation of the customer, the agent's and their team's, urgent: it is in the
+    # sidebar's other conversations, the "My teams" tab and the "urgent" filter, live.
+    urgent = ok(
+        await api.post(
+            "/api/v1/conversations",
+            json={
+                "contact_id": conversation["contact_id"],
+                "subject": "Refund for #4411",
+                "team_id": team["id"],
+                "assignee_id": centre.agent_id,  # given, not routed: no offer
+                "priority": "urgent",
+            },
+        ),
+        201,
+    )
+    await sidebar.locator(".conversations").get_by_text("Refund for #4411").wait_for()
+    await no_serious_violations(desk, "the conversation with the contact sidebar")
+    await desk.screenshot(path=shots / "desk-contact.png")
+    urgent_row = desk.locator(f'[data-conversation="{urgent["id"]}"]')
+    # From the keyboard: "?" lists the shortcuts, Esc closes the list, "3" is "My teams".
+    await desk.evaluate("() => document.activeElement?.blur()")
+    await desk.keyboard.press("?")
+    await desk.get_by_role("dialog", name="Keyboard shortcuts").wait_for()
+    await desk.keyboard.press("Escape")
+    await desk.get_by_role("dialog", name="Keyboard shortcuts").wait_for(state="detached")
+    assert desk.url.endswith(f"/conversations/{conversation_id}")  # Esc closed only the list
+    await desk.evaluate("() => document.activeElement?.blur()")
+    await desk.keyboard.press("3")
+    await desk.get_by_role("tab", name="My teams", selected=True).wait_for()
+    await urgent_row.wait_for()
+    assert await desk.locator("[data-conversation]").count() == 1
+    await desk.get_by_role("tab", name="All").click()
+    await desk.get_by_label("Status").select_option("")
+    await row.wait_for()
+    await desk.locator('details[data-facet="priority"] summary').click()
+    await desk.get_by_role("checkbox", name="Urgent").check()
+    await row.wait_for(state="detached")
+    await urgent_row.wait_for()
+    await desk.get_by_role("checkbox", name="Urgent").uncheck()
+    await desk.keyboard.press("Escape")
+    await row.wait_for()
+
     # The dark theme, and the inbox on a phone: 390 px wide, nothing wider than the screen.
     await desk.get_by_role("button", name="Dark theme").click()
     await desk.screenshot(path=shots / "desk-dark.png")
@@ -284,6 +377,14 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     assert width <= 390, f"the inbox is {width}px wide on a 390px screen"
     await no_serious_violations(desk, "the inbox at 390 px (dark)")
     await desk.screenshot(path=shots / "inbox-390.png")
+    # The conversation, and its contact as a drawer, on the phone.
+    await desk.locator(f'[data-conversation="{conversation_id}"] a').click()
+    await desk.get_by_role("button", name="Contact").click()
+    await sidebar.get_by_test_id("csat-history").locator('[data-rating="4"]').wait_for()
+    width = await desk.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390, f"the conversation is {width}px wide on a 390px screen"
+    await no_serious_violations(desk, "the contact drawer at 390 px (dark)")
+    await desk.screenshot(path=shots / "contact-390.png")
 
     await visitor_context.close()
     await agent_context.close()

@@ -17,7 +17,7 @@ import {
 import { beep } from "../lib/beep";
 import { coalesce } from "../lib/coalesce";
 import { EventStream, socketUrl, type LiveFrame, type StreamState } from "../lib/stream";
-import { createInbox, query, restoreFilters } from "./inbox";
+import { createInbox, query, restoreFilters, type Context as InboxContext } from "./inbox";
 import { createOffers, offerFromApi } from "./offers";
 import { session } from "./session";
 
@@ -44,19 +44,39 @@ export function contactName(contactId: number): string {
   return contact ? contact.name || `Contact #${contactId}` : "…";
 }
 
-const loadingContacts = new Set<number>();
+/** Contacts being fetched: a second caller waits for the same request. */
+const loadingContacts = new Map<number, Promise<void>>();
 
-export async function ensureContact(contactId: number): Promise<void> {
-  if (directory.contacts.has(contactId) || loadingContacts.has(contactId)) return;
-  loadingContacts.add(contactId);
-  try {
-    const { data } = await api.GET("/api/v1/contacts/{contact_id}", {
-      params: { path: { contact_id: contactId } },
+export function ensureContact(contactId: number): Promise<void> {
+  return ensureContacts([contactId]);
+}
+
+/** Contacts not known yet, in one request (a page of the inbox); resolves once all are in. */
+export function ensureContacts(contactIds: number[]): Promise<void> {
+  const ids = [...new Set(contactIds)].filter((id) => !directory.contacts.has(id));
+  const waiting = ids.flatMap((id) => loadingContacts.get(id) ?? []);
+  const wanted = ids.filter((id) => !loadingContacts.has(id));
+  if (wanted.length > 0) {
+    const request = fetchContacts(wanted).finally(() => {
+      for (const id of wanted) loadingContacts.delete(id);
     });
-    if (data) directory.contacts.set(contactId, data);
-  } finally {
-    loadingContacts.delete(contactId);
+    for (const id of wanted) loadingContacts.set(id, request);
+    waiting.push(request);
   }
+  return Promise.all(waiting).then(() => undefined);
+}
+
+async function fetchContacts(ids: number[]): Promise<void> {
+  const [only] = ids;
+  if (ids.length === 1 && only !== undefined) {
+    const { data } = await api.GET("/api/v1/contacts/{contact_id}", {
+      params: { path: { contact_id: only } },
+    });
+    if (data) directory.contacts.set(only, data);
+    return;
+  }
+  const { data } = await api.GET("/api/v1/contacts", { params: { query: { ids, limit: 200 } } });
+  for (const contact of data?.items ?? []) directory.contacts.set(contact.id, contact);
 }
 
 export const live = reactive({
@@ -87,15 +107,23 @@ function stored(key: string): string | null {
   }
 }
 
+/** What the inbox's filters read about the desk (the user, teams, inboxes' channels). */
+export const inboxContext: InboxContext = {
+  userId,
+  channelOf,
+  teamIds: () => session.me?.team_ids ?? [],
+  channels: () => [...new Set([...directory.inboxes.values()].map((i) => i.channel_type))],
+};
+
 export const inbox = createInbox(
-  { userId, channelOf },
+  inboxContext,
   async (filters, cursor) => {
     const page = await ok(
       api.GET("/api/v1/conversations", {
         params: { query: { ...query(filters), cursor: cursor ?? undefined, limit: 25 } },
       }),
     );
-    for (const c of page.items) void ensureContact(c.contact_id);
+    void ensureContacts(page.items.map((c) => c.contact_id));
     return page;
   },
   {
