@@ -18,15 +18,23 @@ import uuid
 from collections.abc import Awaitable, Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from tests.conftest import APP_USES_REDIS, REDIS_URL
 
+if TYPE_CHECKING:
+    from playwright.async_api import Page
+
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
+APP_INDEX = ROOT / "omnidesk" / "web" / "static" / "app" / "index.html"
+WIDGET = ROOT / "omnidesk" / "channels" / "webchat" / "static" / "widget.js"
+AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+#: The desktop's reference screen (screenshots; "usable at 1280 by 720").
+VIEWPORT = {"width": 1280, "height": 720}
 LOOPBACK = "127.0.0.1"
 BOOT_TIMEOUT_S = 60.0
 #: How long any one condition may take to become true (generous: a loaded 2-core CI).
@@ -257,3 +265,17 @@ async def eventually(
             return last
         await asyncio.sleep(0.1)
     pytest.fail(f"timed out waiting for {what if isinstance(what, str) else what()} ({last!r})")
+
+
+async def no_serious_violations(page: Page, what: str) -> None:
+    """axe-core on the page as it is: no serious or critical violation."""
+    await page.add_script_tag(path=str(AXE))
+    result: list[dict[str, Any]] = await page.evaluate(
+        """async () => {
+          const r = await axe.run(document, { resultTypes: ['violations'] });
+          return r.violations.map((v) => ({ id: v.id, impact: v.impact,
+            nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
+        }"""
+    )
+    bad = [v for v in result if v["impact"] in ("serious", "critical")]
+    assert bad == [], f"axe-core on {what}: {bad}"

@@ -26,34 +26,28 @@ are set.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from tests.conftest import require_service
 from tests.e2e.support import (
-    CHROMIUM,
-    ROOT,
+    VIEWPORT,
     WAIT_MS,
     HostSite,
     Server,
     eventually,
+    no_serious_violations,
     ok,
 )
 
 pytestmark = pytest.mark.slow
 
-APP_INDEX = ROOT / "omnidesk" / "web" / "static" / "app" / "index.html"
-WIDGET = ROOT / "omnidesk" / "channels" / "webchat" / "static" / "widget.js"
-AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
-VIEWPORT = {"width": 1280, "height": 720}
 
 QUESTION = "Hi! My parcel #4411 never arrived. Can you check?"
 REPLY = "Sorry about that, Zoë — a new one ships today."
@@ -71,38 +65,8 @@ window.Notification = class {
 document.hasFocus = () => false;
 """
 
-try:
-    from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
-except ImportError:  # pragma: no cover - reported by require_service below
-    async_playwright = None  # type: ignore[assignment]
-
-
-@pytest.fixture
-def chromium() -> Path:
-    require_service(async_playwright is not None, "the playwright package is not installed")
-    require_service(CHROMIUM.is_file(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    require_service(APP_INDEX.is_file(), f"{APP_INDEX} is not built (make frontend)")
-    require_service(WIDGET.is_file(), f"{WIDGET} is not built (make widget)")
-    require_service(AXE.is_file(), f"{AXE} is missing (make frontend installs it)")
-    return CHROMIUM
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(executable_path=str(chromium), headless=True)
-        try:
-            yield launched
-        finally:
-            await launched.close()
-
-
-@pytest.fixture
-def shots(tmp_path: Path) -> Path:
-    wanted = os.environ.get("E2E_SCREENSHOTS_DIR")
-    folder = Path(wanted) if wanted else tmp_path / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page, WebSocketRoute
 
 
 @dataclass
@@ -144,20 +108,6 @@ async def centre(chromium: Path, database_url: str, tmp_path: Path) -> AsyncIter
         await server.stop()
         # Shown by pytest when the test failed.
         print(f"--- omnidesk serve (warnings and errors) ---\n{server.tail()}")
-
-
-async def no_serious_violations(page: Page, what: str) -> None:
-    """axe-core on the page as it is: no serious or critical violation."""
-    await page.add_script_tag(path=str(AXE))
-    result: list[dict[str, Any]] = await page.evaluate(
-        """async () => {
-          const r = await axe.run(document, { resultTypes: ['violations'] });
-          return r.violations.map((v) => ({ id: v.id, impact: v.impact,
-            nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5) }));
-        }"""
-    )
-    bad = [v for v in result if v["impact"] in ("serious", "critical")]
-    assert bad == [], f"axe-core on {what}: {bad}"
 
 
 async def test_agent_takes_a_chat_from_offer_to_resolved(

@@ -29,15 +29,16 @@ import httpx
 import pytest
 
 from tests.channels.email.conftest import SmtpSink, mail, smtp_send
-from tests.e2e.support import WAIT_MS, Server, eventually, free_port, ok
-from tests.e2e.test_agent_desktop import (
+from tests.e2e.support import (
     VIEWPORT,
-    Centre,
-    browser,  # noqa: F401  (a fixture)
-    chromium,  # noqa: F401  (a fixture)
-    log_in,
+    WAIT_MS,
+    Server,
+    eventually,
+    free_port,
     no_serious_violations,
+    ok,
 )
+from tests.e2e.test_agent_desktop import Centre, log_in
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ class Mailroom:
 
 @pytest.fixture
 async def mailroom(
-    chromium: Path,  # noqa: F811
+    chromium: Path,
     database_url: str,
     tmp_path: Path,
 ) -> AsyncIterator[Mailroom]:
@@ -152,7 +153,7 @@ async def _customer_mails(room: Mailroom) -> dict[str, Any]:
 
 async def test_agent_replies_by_email_notes_attaches_and_snoozes(
     mailroom: Mailroom,
-    browser: Browser,  # noqa: F811
+    browser: Browser,
 ) -> None:
     room, api = mailroom, mailroom.centre.api
     conversation = await _customer_mails(room)

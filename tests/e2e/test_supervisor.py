@@ -9,7 +9,7 @@ answers 401). axe-core finds no serious or critical violation on the wallboard, 
 and the dark theme, at 1280 by 720, nor while watching; screenshots go to
 ``$E2E_SCREENSHOTS_DIR`` when set.
 
-Skips and databases as ``test_agent_desktop.py``, whose browser fixtures it shares.
+Skips and databases as ``test_agent_desktop.py``; the browser fixtures are in ``conftest.py``.
 """
 
 from __future__ import annotations
@@ -24,18 +24,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.e2e import test_agent_desktop as desktop
-from tests.e2e.support import WAIT_MS, Server, eventually, ok
+from tests.e2e.support import VIEWPORT, WAIT_MS, Server, eventually, no_serious_violations, ok
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page
 
 # The agent desktop test's browser fixtures (found by name) and its axe-core check.
-chromium = desktop.chromium
-browser = desktop.browser
-shots = desktop.shots
-no_serious_violations = desktop.no_serious_violations
-VIEWPORT = desktop.VIEWPORT
 
 pytestmark = pytest.mark.slow
 

@@ -16,6 +16,7 @@ export type Canned = Schemas["CannedResponseOut"];
 export type Attribute = Schemas["AttributeDefinitionOut"];
 export type Token = Schemas["ApiTokenOut"] & { token?: string };
 export type Job = Schemas["JobOut"];
+export type SlaPolicy = Schemas["SlaPolicyOut"];
 export type AgentRouting = Schemas["AgentOut"];
 export type CheckReport = Schemas["InboxCheckReport"];
 export type Embed = Schemas["EmbedOut"];
@@ -114,6 +115,16 @@ export const hours = createCollection<Hours>({
         params: { path: { business_hours_id: item.id } },
       }),
     );
+  },
+});
+
+export const slaPolicies = createCollection<SlaPolicy>({
+  list: () => ok(api.GET("/api/v1/sla/policies")),
+  create: (body) => ok(api.POST("/api/v1/sla/policies", { body: body as Body })),
+  update: (item, body) =>
+    ok(api.PATCH("/api/v1/sla/policies/{policy_id}", { params: { path: { policy_id: item.id } }, body: body as Body })),
+  remove: async (item) => {
+    await ok(api.DELETE("/api/v1/sla/policies/{policy_id}", { params: { path: { policy_id: item.id } } }));
   },
 });
 
