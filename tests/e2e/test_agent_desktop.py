@@ -202,6 +202,7 @@ async def test_agent_takes_a_chat_from_offer_to_resolved(
     seconds = int(await offer.locator(".seconds").inner_text())
     assert 0 < seconds <= 600
     await desk.screenshot(path=shots / "offer.png")
+    await no_serious_violations(desk, "the desktop with an offer showing")
 
     async def notified() -> Any:
         notices: list[dict[str, str]] = await desk.evaluate("() => window.__notices")
