@@ -19,8 +19,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Any
@@ -104,12 +102,6 @@ async def mailroom(
         await server.stop()
         await sink.stop()
         print(f"--- omnidesk serve (warnings and errors) ---\n{server.tail()}")
-
-
-def _parsed(data: bytes) -> EmailMessage:
-    parsed = message_from_bytes(data, policy=policy.default)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
 
 
 async def _customer_mails(room: Mailroom) -> dict[str, Any]:
@@ -205,7 +197,7 @@ async def test_agent_replies_by_email_notes_attaches_and_snoozes(
     await page.keyboard.press("Control+Enter")
 
     await eventually(lambda: _async(room.sink.mails), "the reply at the SMTP sink")
-    reply = _parsed(room.sink.mails[0].data)
+    reply = room.sink.mails[0].message()
     assert [a for _, a in getaddresses([reply["To"]])] == ["carla@customer.example.com"]
     assert [a for _, a in getaddresses([reply["Cc"]])] == [
         "dan@customer.example.com",

@@ -13,6 +13,8 @@ import smtplib
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,12 @@ class Caught:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
+
+    def message(self) -> EmailMessage:
+        """The mail parsed as a mail client would."""
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
 
 @dataclass

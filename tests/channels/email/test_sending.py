@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
@@ -81,12 +80,6 @@ async def _stored(db: Database, message_id: int) -> tuple[Message, Job]:
     return message, job
 
 
-def _parsed(data: bytes) -> EmailMessage:
-    parsed = message_from_bytes(data, policy=policy.default)
-    assert isinstance(parsed, EmailMessage)
-    return parsed
-
-
 async def _a_reply_went_out(
     client: httpx.AsyncClient,
     tenant: Tenant,
@@ -101,7 +94,7 @@ async def _a_reply_went_out(
     conversation = await _customer_writes(smtp_port, inbox, db, subject="Broken kettle")
     await _reply(client, tenant, conversation.id, "Send us a photo?")
     assert await runner.run_once() == 1
-    return inbox, conversation, _parsed(sink.mails[0].data)
+    return inbox, conversation, sink.mails[0].message()
 
 
 async def test_a_reply_is_threaded_addressed_and_recorded(
@@ -131,7 +124,7 @@ async def test_a_reply_is_threaded_addressed_and_recorded(
     assert await email_runner.run_once() == 1
 
     [caught] = smtp_sink.mails
-    reply = _parsed(caught.data)
+    reply = caught.message()
     message, job = await _stored(db, sent["id"])
     assert (message.delivery_status, job.status) == ("sent", "done")
     assert reply["Message-ID"] == f"<{message.channel_message_id}>"
@@ -201,7 +194,7 @@ async def test_a_temporary_refusal_is_retried_with_the_same_message_id(
     assert await email_runner.run_once() == 1
     message, job = await _stored(db, sent["id"])
     assert (message.delivery_status, job.status) == ("sent", "done")
-    first, second = (_parsed(m.data) for m in smtp_sink.mails)
+    first, second = (m.message() for m in smtp_sink.mails)
     # One message for the recipient's client, however many attempts it took.
     assert first["Message-ID"] == second["Message-ID"] == f"<{message.channel_message_id}>"
     assert first["Date"] == second["Date"]
@@ -284,7 +277,7 @@ async def test_automatic_answers_say_so_and_never_answer_automatic_mail(
     assert automatic is not None
     assert await email_runner.run_once() == 1
     [caught] = smtp_sink.mails
-    reply = _parsed(caught.data)
+    reply = caught.message()
     assert reply["Auto-Submitted"] == "auto-replied"
     (name, _), *_ = getaddresses([reply["From"]])
     assert name == "Acme Support"  # the team, not an agent
@@ -445,7 +438,7 @@ async def test_sending_with_starttls_or_tls_and_a_login(tmp_path: Path) -> None:
             channel = EmailChannel(context, tls_context=certificate.client_context())
             delivery = await channel.send(outbound)
             [caught] = sink.mails
-            assert _parsed(caught.data)["Message-ID"] == f"<{delivery.channel_message_id}>"
+            assert caught.message()["Message-ID"] == f"<{delivery.channel_message_id}>"
             assert logins == [(SUPPORT.encode(), b"smtp-pass-1")]
 
             # A wrong password is a 535: final.
@@ -491,7 +484,7 @@ async def test_an_agents_attachments_go_with_the_reply(
     assert response.status_code == 201, response.text
 
     assert await email_runner.run_once() == 1
-    reply = _parsed(smtp_sink.mails[0].data)
+    reply = smtp_sink.mails[0].message()
     assert reply.get_content_type() == "multipart/mixed"
     body = reply.get_body(preferencelist=("plain",))
     assert body is not None
