@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
 from omnidesk.channels.base import Departure, Inbound
-from omnidesk.channels.email import markup
 from omnidesk.contacts import service as contacts
 from omnidesk.contacts.models import Contact
 from omnidesk.conversations import mail_threads
@@ -39,6 +38,7 @@ from omnidesk.events import service as events
 from omnidesk.inboxes import repository as inboxes_repo
 from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs import outbox, timers
+from omnidesk.kit import markup
 from omnidesk.kit.clock import Clock, ensure_utc
 from omnidesk.kit.db import serialises_writers
 from omnidesk.kit.errors import (

@@ -42,9 +42,10 @@ from typing import Any
 import structlog
 
 from omnidesk.channels.base import Inbound, InboundAttachment, InboundSender
-from omnidesk.channels.email import loops, markup, quotes
+from omnidesk.channels.email import loops, quotes
 from omnidesk.channels.email.ids import normalise_message_id
 from omnidesk.conversations.service import check_attachment
+from omnidesk.kit import markup
 from omnidesk.kit.errors import PayloadTooLarge, UnsupportedMediaType
 from omnidesk.settings import AttachmentSettings
 

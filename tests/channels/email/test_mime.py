@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from omnidesk.channels.base import Inbound
-from omnidesk.channels.email import markup, quotes
+from omnidesk.channels.email import quotes
 from omnidesk.channels.email.mime import MAX_THREAD_REFS, decode_text, to_inbound
+from omnidesk.kit import markup
 from omnidesk.settings import AttachmentSettings
 
 PAYLOADS = Path(__file__).parent / "payloads"

@@ -1,4 +1,5 @@
-"""A mail's HTML: sanitised for agents' browsers (nh3), and read as plain text.
+"""HTML from outside (a mail, an agent's rich-text reply): sanitised for agents' browsers
+(nh3), and read as plain text.
 
 The text version keeps the structure quote detection needs: block elements end lines and
 each line inside a ``<blockquote>`` is prefixed with ``> `` as a plain-text client would
