@@ -132,6 +132,7 @@ FIELDS: dict[str, FieldSpec] = {
         FieldSpec("time.weekday", "enum", "The weekday in the account's time zone.", WEEKDAYS),
     )
 }
+_TEXT_FIELDS = tuple(name for name, spec in FIELDS.items() if spec.type == "text")
 CUSTOM_PREFIXES = ("conversation.custom.", "contact.attribute.")
 _CUSTOM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_\-]{0,63}")
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
@@ -214,8 +215,12 @@ class Facts:
             values["time.hour"] = local.hour
             values["time.weekday"] = WEEKDAYS[local.weekday()]
         self.values = values
-        #: Folded copies of texts, made on first use by a text operator.
-        self._folded: dict[str, str] = {}
+        #: Texts casefolded once, for the text operators (which ignore case).
+        self.folded: dict[str, str] = {
+            name: text.casefold()
+            for name in _TEXT_FIELDS
+            if isinstance(text := values.get(name), str)
+        }
         #: Outcomes of regexes on this event's texts, keyed by (field, pattern).
         self.memo: dict[tuple[str, str], bool] = {}
 
@@ -227,15 +232,6 @@ class Facts:
                 return None
             return _bounded_any(self.contact.attributes.get(name[18:]))
         return self.values.get(name)
-
-    def folded(self, name: str) -> str | None:
-        got = self._folded.get(name)
-        if got is None:
-            raw = self.value(name)
-            if not isinstance(raw, str):
-                return None
-            got = self._folded[name] = raw.casefold()
-        return got
 
 
 def _bounded(text: str | None) -> str | None:
@@ -340,12 +336,23 @@ def _node(raw: Any, path: str, depth: int, counter: list[int]) -> Condition:
         children = tuple(
             _node(item, f"{sub}.{i}", depth + 1, counter) for i, item in enumerate(items)
         )
-        tests = tuple(c.test for c in children)
+        # Evaluation is pure, so the order of a group's parts changes only its cost.
+        tests = tuple(c.test for c in sorted(children, key=_cost))
         return Condition(kind, path, _all(tests) if kind == "all" else _any(tests), children)
     return _leaf(raw, path)
 
 
 def _all(tests: tuple[Test, ...]) -> Test:
+    # Small groups (the usual ones) are unrolled: cheaper than a loop per event and rule.
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda f: a(f) and b(f)
+    if len(tests) == 3:
+        a, b, c = tests
+        return lambda f: a(f) and b(f) and c(f)
+
     def test(facts: Facts) -> bool:
         for t in tests:  # noqa: SIM110 - a loop is faster than all() on a generator
             if not t(facts):
@@ -356,6 +363,15 @@ def _all(tests: tuple[Test, ...]) -> Test:
 
 
 def _any(tests: tuple[Test, ...]) -> Test:
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda f: a(f) or b(f)
+    if len(tests) == 3:
+        a, b, c = tests
+        return lambda f: a(f) or b(f) or c(f)
+
     def test(facts: Facts) -> bool:
         for t in tests:  # noqa: SIM110 - a loop is faster than any() on a generator
             if t(facts):
@@ -363,6 +379,17 @@ def _any(tests: tuple[Test, ...]) -> Test:
         return False
 
     return test
+
+
+def _cost(node: Condition) -> int:
+    """A rough rank of evaluation cost: groups try their cheap parts first."""
+    if node.kind != "leaf":
+        return max((_cost(c) for c in node.children), default=0) + 1
+    if node.op == "matches":
+        return 3
+    if node.op in ("contains", "not_contains", "starts_with") and node.field == "message.body":
+        return 2
+    return 1
 
 
 def _field_spec(name: Any, path: str) -> FieldSpec:
@@ -501,7 +528,7 @@ def _value_test(spec: FieldSpec, op: str, value: Any, path: str) -> Test:
         return _order_test(spec, op, value, path)
     read: Callable[[Facts], Any]
     if kind == "text":
-        read = lambda f: f.folded(name)  # noqa: E731 - folded once per event
+        read = lambda f: f.folded.get(name)  # noqa: E731 - folded once per event
     elif kind == "custom":
         read = lambda f: _fold(get(f))  # noqa: E731
     else:
@@ -517,6 +544,8 @@ def _value_test(spec: FieldSpec, op: str, value: Any, path: str) -> Test:
         if op == "not_contains":
             return lambda f: isinstance(v := read(f), str) and bool(v) and needle not in v
         return lambda f: isinstance(v := read(f), str) and v.startswith(needle)
+    if kind != "custom":
+        return _plain_test(spec, op, value, path, read)
     if op in ("eq", "ne"):
         key = _key(_scalar(spec, value, path))
         if op == "eq":
@@ -529,10 +558,35 @@ def _value_test(spec: FieldSpec, op: str, value: Any, path: str) -> Test:
     return lambda f: not _is_empty(v := read(f)) and _key(v) not in keys
 
 
+def _plain_test(
+    spec: FieldSpec, op: str, value: Any, path: str, read: Callable[[Facts], Any]
+) -> Test:
+    """eq/ne/in/not_in on a typed field: its facts have the field's type, compare directly."""
+    name = spec.name
+    folded = spec.type == "text"
+    if op in ("eq", "ne"):
+        operand = _scalar(spec, value, path)
+        if op == "eq":
+            if folded:
+                return lambda f: f.folded.get(name) == operand
+            return lambda f: f.values.get(name) == operand
+        return lambda f: not _is_empty(v := read(f)) and v != operand
+    operands = frozenset(_text_list(spec, value, path))
+    if op == "in":
+        if folded:
+            return lambda f: f.folded.get(name) in operands
+        return lambda f: f.values.get(name) in operands
+    return lambda f: not _is_empty(v := read(f)) and v not in operands
+
+
 def _getter(name: str) -> Callable[[Facts], Any]:
     """How a test reads its field: a dict look-up, or a custom field's mapping."""
-    if name.startswith(CUSTOM_PREFIXES):
-        return lambda f: f.value(name)
+    if name.startswith("conversation.custom."):
+        key = name[len("conversation.custom.") :]
+        return lambda f: _bounded_any(f.conversation.custom.get(key))
+    if name.startswith("contact.attribute."):
+        key = name[len("contact.attribute.") :]
+        return lambda f: None if f.contact is None else _bounded_any(f.contact.attributes.get(key))
     return lambda f: f.values.get(name)
 
 
