@@ -774,3 +774,77 @@ def _first(items: list[Any]) -> frozenset[int] | None:
 def _cased(code: int) -> frozenset[int]:
     char = chr(code)
     return frozenset({ord(c) for c in (char, char.lower(), char.upper()) if len(c) == 1})
+
+
+# --- many rules at once -------------------------------------------------------------------
+
+#: Fields a rule may be indexed on: equality with a few values is necessary for it to match.
+_INDEXED_TYPES = frozenset({"enum", "id"})
+
+
+class ConditionIndex:
+    """Many conditions (an account's active rules) evaluated against one event.
+
+    Each condition whose top-level ``all`` (or the leaf itself) holds an ``eq``/``in`` on an
+    enum, id or text field, or a ``contains``/``has_any``/``has_all`` on the tags, is filed under
+    those values: an event only evaluates the conditions filed under its own values, plus the
+    ones that could not be filed. The result is exactly ``[i for i, c in enumerate(conditions)
+    if evaluate(c, facts)]``, just cheaper.
+    """
+
+    def __init__(self, conditions: Sequence[Condition]) -> None:
+        self.conditions = tuple(conditions)
+        self._unfiled: list[int] = []
+        self._filed: dict[str, dict[Any, list[int]]] = {}
+        for i, condition in enumerate(self.conditions):
+            guard = _guard(condition)
+            if guard is None:
+                self._unfiled.append(i)
+                continue
+            name, values = guard
+            by_value = self._filed.setdefault(name, {})
+            for value in values:
+                by_value.setdefault(value, []).append(i)
+
+    def matching(self, facts: Facts) -> list[int]:
+        """The positions of the conditions that match, in order."""
+        folded_text = _TEXT_FIELDS
+        candidates = set(self._unfiled)
+        values, folded = facts.values, facts.folded
+        for name, by_value in self._filed.items():
+            fact = folded.get(name) if name in folded_text else values.get(name)
+            if name == "conversation.tags":
+                for tag in fact or ():
+                    candidates.update(by_value.get(tag, ()))
+            elif fact is not None:
+                candidates.update(by_value.get(fact, ()))
+        conditions = self.conditions
+        return [i for i in sorted(candidates) if conditions[i].test(facts)]
+
+
+def _guard(condition: Condition) -> tuple[str, frozenset[Any]] | None:
+    """A (field, values) that a fact must hit for the condition to match; the narrowest."""
+    leaves = condition.children if condition.kind == "all" else (condition,)
+    best: tuple[str, frozenset[Any]] | None = None
+    for leaf in leaves:
+        if leaf.kind != "leaf" or leaf.field is None:
+            continue
+        spec = FIELDS.get(leaf.field)
+        if spec is None:
+            continue
+        values: frozenset[Any] | None = None
+        if spec.type in _INDEXED_TYPES and leaf.op == "eq":
+            values = frozenset((leaf.value,))
+        elif spec.type in _INDEXED_TYPES and leaf.op == "in":
+            values = frozenset(leaf.value)
+        elif spec.type == "text" and leaf.op == "eq":
+            values = frozenset((leaf.value.casefold(),))
+        elif spec.type == "text" and leaf.op == "in":
+            values = frozenset(v.casefold() for v in leaf.value)
+        elif spec.type == "tags" and leaf.op == "contains":
+            values = frozenset((leaf.value.casefold(),))
+        elif spec.type == "tags" and leaf.op in ("has_any", "has_all"):
+            values = frozenset(v.casefold() for v in leaf.value)
+        if values is not None and (best is None or len(values) < len(best[1])):
+            best = (spec.name, values)
+    return best

@@ -24,6 +24,7 @@ from omnidesk.automation.conditions import (
     PRIORITIES,
     STATUSES,
     WEEKDAYS,
+    ConditionIndex,
     ContactFacts,
     ConversationFacts,
     Facts,
@@ -124,6 +125,17 @@ def make_event(rng: random.Random, start: datetime) -> Facts:
     )
 
 
+def _facts(event: Facts) -> Facts:
+    return Facts(
+        conversation=event.conversation,
+        message=event.message,
+        contact=event.contact,
+        now=event.now,
+        zone=event.zone,
+        business_hours=event.business_hours,
+    )
+
+
 def _percentile(values: list[int], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)] / 1000.0
@@ -137,27 +149,26 @@ def run_bench(rules: int, events: int, seed: int) -> dict[str, Any]:
     compile_s = time.perf_counter() - compile_start
     start = datetime(2026, 11, 23, tzinfo=UTC)
     raw = [make_event(rng, start) for _ in range(events)]
+    index = ConditionIndex(compiled)
     samples: list[int] = []
+    scan: list[int] = []
     matched = 0
+    agrees = True
     gc.collect()
     gc.freeze()
     try:
         for event in raw:
             t0 = time.perf_counter_ns()
-            facts = Facts(  # built per event by the caller: part of the cost
-                conversation=event.conversation,
-                message=event.message,
-                contact=event.contact,
-                now=event.now,
-                zone=event.zone,
-                business_hours=event.business_hours,
-            )
-            hits = 0
-            for condition in compiled:
-                if evaluate(condition, facts):
-                    hits += 1
+            facts = _facts(event)  # built per event by the caller: part of the cost
+            hits = index.matching(facts)
             samples.append(time.perf_counter_ns() - t0)
-            matched += hits
+            matched += len(hits)
+            # The baseline: every rule's condition evaluated, one by one.
+            t0 = time.perf_counter_ns()
+            facts = _facts(event)
+            every = [i for i, condition in enumerate(compiled) if evaluate(condition, facts)]
+            scan.append(time.perf_counter_ns() - t0)
+            agrees = agrees and every == hits
     finally:
         gc.unfreeze()
     total_ns = sum(samples)
@@ -172,10 +183,16 @@ def run_bench(rules: int, events: int, seed: int) -> dict[str, Any]:
         "p50_us_per_event": round(_percentile(samples, 0.50), 1) if samples else 0.0,
         "p99_us_per_event": round(_percentile(samples, 0.99), 1) if samples else 0.0,
         "max_us_per_event": round(_percentile(samples, 1.0), 1) if samples else 0.0,
+        "scan_p50_us_per_event": round(_percentile(scan, 0.50), 1) if scan else 0.0,
+        "scan_p99_us_per_event": round(_percentile(scan, 0.99), 1) if scan else 0.0,
+        "scan_agrees": agrees,
         "target_p99_us_per_event": 1000,
         "machine": machine_info(),
         "notes": [
-            "per event: its facts are built, then every rule's condition is evaluated",
+            "per event: its facts are built, then ConditionIndex.matching (the rules filed "
+            "under the event's priority, status, ids, tags… plus the unfiled ones)",
+            "scan_*: the same events with every rule evaluated one by one (the baseline); "
+            "scan_agrees: both found the same rules for every event",
             "rules compiled once beforehand (compile_ms); gc.freeze() after the set-up",
         ],
     }
@@ -194,7 +211,7 @@ def print_table(report: dict[str, Any], console: Console) -> None:
     table = Table(
         title=f"omnidesk bench rules — {report['rules']} rules, {report['events']} events"
     )
-    for name in ("leaves", "matches/event", "mean µs", "p50 µs", "p99 µs", "max µs"):
+    for name in ("leaves", "matches/event", "mean µs", "p50 µs", "p99 µs", "scan p99 µs"):
         table.add_column(name, justify="right")
     table.add_row(
         str(report["leaves"]),
@@ -202,6 +219,6 @@ def print_table(report: dict[str, Any], console: Console) -> None:
         str(report["mean_us_per_event"]),
         str(report["p50_us_per_event"]),
         str(report["p99_us_per_event"]),
-        str(report["max_us_per_event"]),
+        str(report["scan_p99_us_per_event"]),
     )
     console.print(table)

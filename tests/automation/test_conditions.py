@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from omnidesk.automation.conditions import (
     MAX_DEPTH,
     MAX_TEXT_CHARS,
+    ConditionIndex,
     ContactFacts,
     ConversationFacts,
     Facts,
@@ -333,6 +334,11 @@ def test_ordinary_patterns_are_accepted(pattern: str) -> None:
 
 LEAVES = st.sampled_from(
     [
+        {"field": "conversation.status", "op": "eq", "value": "open"},
+        {"field": "conversation.channel", "op": "in", "value": ["Email", "sms"]},
+        {"field": "conversation.tags", "op": "has_all", "value": ["vip", "billing"]},
+        {"field": "conversation.tags", "op": "contains", "value": "VIP"},
+        {"field": "conversation.team_id", "op": "in", "value": [1, 2]},
         {"field": "conversation.priority", "op": "in", "value": ["high", "urgent"]},
         {"field": "conversation.tags", "op": "has_any", "value": ["vip"]},
         {"field": "message.body", "op": "contains", "value": "refund"},
@@ -351,8 +357,10 @@ TREES = st.recursive(
     max_leaves=6,
 )
 FACTS = st.builds(
-    lambda priority, tags, body, email, hour, team: Facts(
-        conversation=ConversationFacts(priority=priority, tags=tags, team_id=team),
+    lambda priority, tags, body, email, hour, team, status, channel: Facts(
+        conversation=ConversationFacts(
+            priority=priority, tags=tags, team_id=team, status=status, channel=channel
+        ),
         message=MessageFacts(body=body),
         contact=ContactFacts(email=email),
         now=datetime(2026, 1, 1, hour, tzinfo=UTC),
@@ -363,6 +371,8 @@ FACTS = st.builds(
     st.sampled_from([None, "a@b.c"]),
     st.integers(0, 23),
     st.sampled_from([None, 1, 2]),
+    st.sampled_from([None, "open", "closed"]),
+    st.sampled_from([None, "email", "SMS", "api"]),
 )
 
 
@@ -399,3 +409,27 @@ def test_groups_are_and_and_or(trees: list[Any], event: Facts) -> None:
     results = [evaluate(compile(tree), event) for tree in trees]
     assert evaluate(compile({"all": trees}), event) is all(results)
     assert evaluate(compile({"any": trees}), event) is any(results)
+
+
+@given(st.lists(TREES, max_size=12), st.lists(FACTS, min_size=1, max_size=3))
+def test_the_index_finds_what_evaluating_each_finds(trees: list[Any], events: list[Facts]) -> None:
+    conditions = [compile(tree) for tree in trees if _depth(tree) <= MAX_DEPTH]
+    index = ConditionIndex(conditions)
+    for event in events:
+        expected = [i for i, c in enumerate(conditions) if evaluate(c, event)]
+        assert index.matching(event) == expected
+
+
+def test_the_index_files_rules_under_their_values() -> None:
+    rules = [
+        {"all": [{"field": "conversation.priority", "op": "eq", "value": "urgent"}]},
+        {"field": "conversation.channel", "op": "eq", "value": "email"},
+        {"all": [{"field": "conversation.tags", "op": "contains", "value": "vip"}]},
+        {"any": [{"field": "conversation.subject", "op": "contains", "value": "order"}]},
+    ]
+    index = ConditionIndex([compile(rule) for rule in rules])
+    event = facts(
+        conversation=ConversationFacts(priority="high", channel="EMAIL", tags=["VIP"], subject="")
+    )
+    assert index.matching(event) == [1, 2]
+    assert index.matching(facts(conversation=ConversationFacts(priority="urgent"))) == [0]
