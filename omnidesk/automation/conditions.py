@@ -656,7 +656,15 @@ def _order_test(spec: FieldSpec, op: str, value: Any, path: str) -> Test:
         return isinstance(v, kinds) and type(v) is not bool
 
     get = _getter(name)
-
+    if spec.type != "custom":
+        # A typed field's fact has the field's type (time.hour an int, time.now a datetime).
+        if op == "gt":
+            return lambda f: (v := f.values.get(name)) is not None and v > operand
+        if op == "gte":
+            return lambda f: (v := f.values.get(name)) is not None and v >= operand
+        if op == "lt":
+            return lambda f: (v := f.values.get(name)) is not None and v < operand
+        return lambda f: (v := f.values.get(name)) is not None and v <= operand
     if op == "gt":
         return lambda f: usable(v := get(f)) and v > operand
     if op == "gte":
