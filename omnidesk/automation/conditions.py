@@ -43,6 +43,7 @@ from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any, Literal
 
+from omnidesk.conversations.vocabulary import PRIORITIES, STATUSES
 from omnidesk.kit.errors import ValidationFailed
 
 #: A condition sees at most this many characters of any text (subject, body, name…).
@@ -61,8 +62,6 @@ FieldType = Literal[
     "text", "number", "bool", "enum", "id", "tags", "language", "datetime", "custom"
 ]
 
-STATUSES = ("open", "pending", "snoozed", "resolved", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
 DIRECTIONS = ("inbound", "outbound")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

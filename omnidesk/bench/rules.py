@@ -21,8 +21,6 @@ from rich.console import Console
 from rich.table import Table
 
 from omnidesk.automation.conditions import (
-    PRIORITIES,
-    STATUSES,
     WEEKDAYS,
     ConditionIndex,
     ContactFacts,
@@ -33,6 +31,7 @@ from omnidesk.automation.conditions import (
     evaluate,
 )
 from omnidesk.bench.harness import machine_info
+from omnidesk.conversations.vocabulary import PRIORITIES, STATUSES
 
 TAGS = ("billing", "vip", "refund", "bug", "sales", "churn", "shipping", "legal", "spam", "b2b")
 WORDS = (

@@ -17,9 +17,8 @@ from omnidesk.conversations.schemas import (
     ConversationUpdate,
     MessageCreate,
     MessageOut,
-    Priority,
-    Status,
 )
+from omnidesk.conversations.vocabulary import Priority, Status
 from omnidesk.events import repository as events_repo
 from omnidesk.events.schemas import EventOut
 from omnidesk.kit.clock import Clock

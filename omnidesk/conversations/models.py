@@ -8,8 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from omnidesk.kit.db import Base, BigId, IdMixin, JsonDoc
 
-STATUSES = ("open", "pending", "snoozed", "resolved", "closed")
-PRIORITIES = ("low", "normal", "high", "urgent")
 DIRECTIONS = ("inbound", "outbound")
 MESSAGE_KINDS = ("message", "note", "activity")
 SENDER_TYPES = ("contact", "user", "bot", "system")

@@ -13,11 +13,10 @@ from pydantic import (
     field_validator,
 )
 
+from omnidesk.conversations.vocabulary import Priority, Status
 from omnidesk.kit.types import JsonObject, RowId, Text
 from omnidesk.sla.schemas import ConversationSla, SlaState
 
-Status = Literal["open", "pending", "snoozed", "resolved", "closed"]
-Priority = Literal["low", "normal", "high", "urgent"]
 TagName = Annotated[Text, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s,]+$")]
 
 

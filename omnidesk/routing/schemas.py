@@ -16,13 +16,13 @@ from pydantic import (
     field_validator,
 )
 
+from omnidesk.conversations.vocabulary import Priority
 from omnidesk.kit.types import RowId, Text
 from omnidesk.routing import hours
 
 Presence = Literal["available", "away", "busy", "wrap_up", "offline"]
 SelectionPolicy = Literal["longest_idle", "least_occupied", "highest_skill"]
 OutOfHoursAction = Literal["keep_waiting", "auto_reply", "voicemail", "close"]
-Priority = Literal["low", "normal", "high", "urgent"]
 
 HHMM = Annotated[
     str,

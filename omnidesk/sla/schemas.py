@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from omnidesk.conversations.vocabulary import Priority
 from omnidesk.kit.types import RowId, Text
 from omnidesk.sla.models import Kind, State
 
 SlaState = State
 
-#: The conversations' priorities (``conversations.models.PRIORITIES``; a test keeps them equal).
-Priority = Literal["low", "normal", "high", "urgent"]
 #: A year of business time: longer targets are surely a mistake (and would take long to plan).
 MAX_TARGET_S = 366 * 24 * 3600
 TargetSeconds = Annotated[int, Field(ge=60, le=MAX_TARGET_S)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from omnidesk.conversations.models import PRIORITIES
+from omnidesk.conversations.vocabulary import PRIORITIES
 from omnidesk.routing.rules import (
     Conditions,
     Facts,
@@ -16,7 +16,6 @@ from omnidesk.routing.rules import (
     matches,
     route,
 )
-from omnidesk.routing.schemas import Priority
 
 DEFAULT = 1
 BILLING, VIP_QUEUE, FRENCH = 10, 11, 12
@@ -105,10 +104,6 @@ def test_vip_flag() -> None:
     assert not is_vip({"vip": "no"})
     assert not is_vip({})
     assert matches(Conditions(vip=False), Facts())
-
-
-def test_the_priorities_are_the_conversations() -> None:
-    assert set(Priority.__args__) == set(PRIORITIES)
 
 
 rule_lists = st.lists(
