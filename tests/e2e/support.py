@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -128,6 +129,15 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Admin:
+    """An account's admin: how to log in, and an API token of theirs."""
+
+    email: str
+    password: str
+    token: str
+
+
 class Server:
     """``python -m omnidesk serve`` on a free loopback port, its output in a log file.
 
@@ -175,6 +185,10 @@ class Server:
             return ""
 
     async def admin_token(self, account: str) -> str:
+        """A new account with its admin, and an API token of theirs (see :meth:`admin`)."""
+        return (await self.admin(account)).token
+
+    async def admin(self, account: str) -> Admin:
         """A new account with its admin (``omnidesk create-admin``), and an API token of
         theirs, made through the API the way an admin would."""
         password = "e2e password " + uuid.uuid4().hex[:8]
@@ -190,7 +204,7 @@ class Server:
                 json={"name": "e2e"},
                 headers={"X-CSRF-Token": login["csrf_token"]},
             )
-            return str(ok(created, 201)["token"])
+            return Admin(email, password, str(ok(created, 201)["token"]))
 
     async def cli(self, *args: str, **extra_env: str) -> str:
         process = await asyncio.create_subprocess_exec(
