@@ -17,30 +17,11 @@ from omnidesk.routing.hours import (
     Schedule,
     check_timezone,
 )
+from tests.calendars import OFFICE, calendar, local, utc
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
 HOUR = 3600.0
-
-
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
-
-
-def local(zone: ZoneInfo, *args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=zone, fold=fold)  # type: ignore[misc]
-
-
-def calendar(
-    timezone: str, days: dict[str, list[tuple[str, str]]], holidays: list[Holiday] | None = None
-) -> Schedule:
-    weekly = tuple(
-        tuple(Interval.parse(start, end) for start, end in days.get(name, [])) for name in WEEKDAYS
-    )
-    return Schedule(timezone, weekly, tuple(holidays or ()))
-
-
-OFFICE = {name: [("09:00", "17:00")] for name in WEEKDAYS[:5]}
 
 
 # Ordinary weeks ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from omnidesk.routing.hours import WEEKDAYS, Holiday, Interval, Schedule
 from omnidesk.sla.business_time import add, elapsed, until
+from tests.calendars import OFFICE, calendar, utc
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -22,20 +23,6 @@ def at(zone: ZoneInfo, *args: int, fold: int = 0) -> datetime:
     return datetime(*args, tzinfo=zone, fold=fold)  # type: ignore[misc]
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
-
-
-def calendar(
-    timezone: str, days: dict[str, list[tuple[str, str]]], holidays: list[Holiday] | None = None
-) -> Schedule:
-    weekly = tuple(
-        tuple(Interval.parse(start, end) for start, end in days.get(name, [])) for name in WEEKDAYS
-    )
-    return Schedule(timezone, weekly, tuple(holidays or ()))
-
-
-OFFICE = {name: [("09:00", "17:00")] for name in WEEKDAYS[:5]}
 EVERY_DAY = WEEKDAYS
 
 
@@ -226,6 +213,6 @@ def test_around_the_clock_is_wall_arithmetic(
     zone: str, start: datetime, end: datetime, amount: timedelta
 ) -> None:
     always = Schedule.always_open(zone)
-    for calendar in (None, always):
-        assert add(calendar, start, amount) == start + amount
-        assert elapsed(calendar, start, end) == max(end - start, timedelta(0))
+    for schedule in (None, always):
+        assert add(schedule, start, amount) == start + amount
+        assert elapsed(schedule, start, end) == max(end - start, timedelta(0))
