@@ -11,6 +11,7 @@ import asyncio
 import shutil
 import smtplib
 import tempfile
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -20,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from fastapi import FastAPI
 
 from omnidesk.app import create_app
@@ -29,6 +30,7 @@ from omnidesk.kit.clock import FrozenClock
 from omnidesk.settings import EmailSettings, JobSettings, Settings
 from tests.channels.api.receiver import free_port
 from tests.channels.email import dovecot as dovecot_server
+from tests.channels.email.tls import Certificate
 from tests.conftest import Tenant, require_service
 
 INBOUND_DOMAIN = "in.omnidesk.example.net"
@@ -122,6 +124,50 @@ class SmtpSink:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+
+
+async def tls_sink(
+    certificate: Certificate,
+    *,
+    implicit: bool,
+    logins: list[tuple[bytes, bytes]],
+    sessions: list[SMTP],
+) -> tuple[SmtpSink, asyncio.Server]:
+    """A sink that wants TLS (STARTTLS, or implicit) and a login before it takes mail."""
+    sink = SmtpSink()
+    server_context = certificate.server_context()
+
+    def authenticate(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"smtp-pass-1", handled=False)
+
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> SMTP:
+        with warnings.catch_warnings():
+            # Implicit TLS is TLS, but aiosmtpd only counts STARTTLS as such and warns.
+            warnings.simplefilter("ignore", UserWarning)
+            made = SMTP(
+                sink,
+                hostname="sink.test",
+                tls_context=None if implicit else server_context,
+                require_starttls=not implicit,
+                authenticator=authenticate,
+                auth_required=True,
+                auth_require_tls=not implicit,
+                loop=loop,
+            )
+        sessions.append(made)
+        return made
+
+    server = await loop.create_server(
+        protocol, "127.0.0.1", 0, ssl=server_context if implicit else None
+    )
+    sink.port = server.sockets[0].getsockname()[1]
+    return sink, server
 
 
 @pytest.fixture

@@ -14,9 +14,8 @@ from aiosmtpd.smtp import SMTP
 from omnidesk.channels.base import AdapterContext
 from omnidesk.channels.email.adapter import EmailChannel
 from tests.channels.api.receiver import free_port
-from tests.channels.email.conftest import SmtpSink, make_email_inbox
+from tests.channels.email.conftest import SmtpSink, make_email_inbox, tls_sink
 from tests.channels.email.dovecot import PASSWORD, USER, Dovecot
-from tests.channels.email.test_sending import _tls_sink
 from tests.channels.email.tls import self_signed
 from tests.conftest import Tenant
 
@@ -106,7 +105,7 @@ async def test_tls_and_the_login_are_checked_like_a_send(tmp_path: Path) -> None
     for security in ("starttls", "tls"):
         logins: list[tuple[bytes, bytes]] = []
         sessions: list[SMTP] = []
-        sink, server = await _tls_sink(
+        sink, server = await tls_sink(
             certificate, implicit=security == "tls", logins=logins, sessions=sessions
         )
         try:

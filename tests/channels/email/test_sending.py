@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import warnings
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP
 from sqlalchemy import select
 
 from omnidesk.channels.base import AdapterContext, DeliveryFailed, Outbound
@@ -25,8 +24,8 @@ from omnidesk.kit.clock import FrozenClock
 from omnidesk.kit.db import Database
 from omnidesk.settings import Settings
 from tests.channels.api.receiver import free_port
-from tests.channels.email.conftest import SmtpSink, mail, make_email_inbox, smtp_send
-from tests.channels.email.tls import Certificate, self_signed
+from tests.channels.email.conftest import SmtpSink, mail, make_email_inbox, smtp_send, tls_sink
+from tests.channels.email.tls import self_signed
 from tests.conftest import Tenant
 
 SUPPORT = "support@acme.example.com"
@@ -354,56 +353,12 @@ async def test_the_customers_answer_to_a_reply_threads_into_its_conversation(
     assert ids.normalise_message_id(str(answer.meta["in_reply_to"])) == ours.channel_message_id
 
 
-async def _tls_sink(
-    certificate: Certificate,
-    *,
-    implicit: bool,
-    logins: list[tuple[bytes, bytes]],
-    sessions: list[SMTP],
-) -> tuple[SmtpSink, asyncio.Server]:
-    """A sink that wants TLS (STARTTLS, or implicit) and a login before it takes mail."""
-    sink = SmtpSink()
-    server_context = certificate.server_context()
-
-    def authenticate(
-        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-    ) -> AuthResult:
-        assert isinstance(data, LoginPassword)
-        logins.append((data.login, data.password))
-        return AuthResult(success=data.password == b"smtp-pass-1", handled=False)
-
-    loop = asyncio.get_running_loop()
-
-    def protocol() -> SMTP:
-        with warnings.catch_warnings():
-            # Implicit TLS is TLS, but aiosmtpd only counts STARTTLS as such and warns.
-            warnings.simplefilter("ignore", UserWarning)
-            made = SMTP(
-                sink,
-                hostname="sink.test",
-                tls_context=None if implicit else server_context,
-                require_starttls=not implicit,
-                authenticator=authenticate,
-                auth_required=True,
-                auth_require_tls=not implicit,
-                loop=loop,
-            )
-        sessions.append(made)
-        return made
-
-    server = await loop.create_server(
-        protocol, "127.0.0.1", 0, ssl=server_context if implicit else None
-    )
-    sink.port = server.sockets[0].getsockname()[1]
-    return sink, server
-
-
 async def test_sending_with_starttls_or_tls_and_a_login(tmp_path: Path) -> None:
     certificate = self_signed(tmp_path / "tls")
     for security in ("starttls", "tls"):
         logins: list[tuple[bytes, bytes]] = []
         sessions: list[SMTP] = []
-        sink, server = await _tls_sink(
+        sink, server = await tls_sink(
             certificate, implicit=security == "tls", logins=logins, sessions=sessions
         )
         try:
