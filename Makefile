@@ -84,7 +84,10 @@ test-postgres: $(STAMP) widget frontend
 	OMNIDESK_TEST_DATABASE_URL=$(PG_ADMIN_URL) OMNIDESK_TEST_REDIS_URL=$(REDIS_TEST_URL) \
 		OMNIDESK_TEST_BROKER=redis $(BIN)/pytest -q
 
-test: lint typecheck contracts widget-check frontend-check test-sqlite test-postgres
+# The two set-ups run side by side (one per core): each has its own database, its own Redis
+# key prefix and free ports, and make prints each one's output in one piece when it ends.
+test: lint typecheck contracts widget-check frontend-check
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 # Regenerates the initial schema migration from the models (before the first release only;
 # later migrations are hand-checked autogenerations on top of it).

@@ -13,11 +13,18 @@ from sqlalchemy import text
 
 from omnidesk import __version__, bootstrap
 from omnidesk.accounts import endpoints as accounts
+from omnidesk.analytics import endpoints as reports
 from omnidesk.automation import endpoints as automation
+from omnidesk.automation import rule_endpoints as automation_rules
+from omnidesk.categorisation import endpoints as categorisation
+from omnidesk.channels import webhooks as provider_webhooks
 from omnidesk.channels.api import endpoints as api_channel
+from omnidesk.channels.telegram import endpoints as telegram_channel
 from omnidesk.channels.webchat import stream as webchat_channel
+from omnidesk.channels.whatsapp import endpoints as whatsapp_channel
 from omnidesk.contacts import endpoints as contacts
 from omnidesk.conversations import endpoints as conversations
+from omnidesk.forms import endpoints as forms
 from omnidesk.inboxes import endpoints as inboxes
 from omnidesk.jobs import endpoints as jobs
 from omnidesk.kit.clock import Clock
@@ -73,6 +80,7 @@ def create_app(
     # Routes are matched in order, one after another: the busiest one (customers' messages
     # posted by integrations, hundreds a second) comes first.
     app.include_router(api_channel.router)
+    app.include_router(provider_webhooks.router)  # SMS, WhatsApp, Messenger, Telegram…
     app.include_router(accounts.auth)
     app.include_router(accounts.router)
     # --- context routers ---------------------------------------------------------------
@@ -83,10 +91,16 @@ def create_app(
     app.include_router(conversations.router)
     app.include_router(routing.router)
     app.include_router(automation.router)
+    app.include_router(automation_rules.router)
     app.include_router(sla.router)
+    app.include_router(forms.router)  # ticket forms
+    app.include_router(categorisation.router)  # auto-categorisation rules
+    app.include_router(reports.router)
     app.include_router(viewing.router)  # collision presence
     app.include_router(webchat_channel.router)  # visitors' calls, their socket, /widget.js
     app.include_router(webchat_channel.agents)
+    app.include_router(telegram_channel.router)  # its webhook registration
+    app.include_router(whatsapp_channel.router)  # message templates
     app.include_router(spa_router())  # the agent desktop at /app
 
     @app.get("/", include_in_schema=False)

@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
 from omnidesk.accounts.cache import TokenCache
+from omnidesk.automation import tasks as automation_tasks
 from omnidesk.channels import delivery as channel_delivery
 from omnidesk.channels.email.transport import EmailTransport
 from omnidesk.conversations import tasks as conversation_tasks
@@ -111,6 +112,7 @@ def build_container(
     channel_delivery.register(container.jobs)  # channel.deliver
     conversation_tasks.register(container.jobs)  # conversation.wake
     sla_tasks.register(container.jobs)  # sla.check
+    automation_tasks.register(container.jobs)  # automation.run, automation.webhook
     # --- inbound wiring ----------------------------------------------------------------
     container.inbound = InboundWriter(db, clock, container.storage, **_writer_options(db))
     # --- email wiring (started where email.embedded says: serve or worker) --------------

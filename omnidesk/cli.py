@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from omnidesk.analytics.cli import erlang_app
+from omnidesk.analytics.simulate.cli import simulate
 from omnidesk.settings import Settings
 
 _T = TypeVar("_T")
@@ -77,6 +78,7 @@ def serve(
         "log_config": None,
         "access_log": False,  # requests are counted in /metrics; errors are logged
         "ws_ping_interval": settings.ws_heartbeat_s,
+        "timeout_keep_alive": settings.http_keep_alive_s,
     }
     if processes == 1:
         uvicorn.run(create_app(settings), **options)
@@ -211,6 +213,7 @@ def create_admin(
 
 
 app.add_typer(erlang_app, name="erlang")
+app.command("simulate")(simulate)
 
 
 bench_app = typer.Typer(
@@ -240,6 +243,9 @@ def bench_messages(
     grace: float = typer.Option(5.0, help="Seconds after the last answer before a miss is lost."),
     p99_target_ms: float = typer.Option(100.0, help="A run passes with p99 at most this."),
     body_chars: int = typer.Option(160, help="Characters in each message body."),
+    rules: int = typer.Option(
+        0, help="Enabled automation rules on message.received that never match."
+    ),
     ws_compression: bool = typer.Option(True, help="Negotiate permessage-deflate like browsers."),
     server_log_level: str = typer.Option("INFO", help="The server's OMNIDESK_LOG_LEVEL."),
     server_processes: int = typer.Option(
@@ -265,6 +271,7 @@ def bench_messages(
         grace_s=grace,
         p99_target_ms=p99_target_ms,
         body_chars=body_chars,
+        rules=rules,
         ws_compression=ws_compression,
         server_log_level=server_log_level,
         server_processes=server_processes,
@@ -350,6 +357,30 @@ def bench_rules(
     from omnidesk.bench.rules import print_table, run_bench
 
     _print_report(run_bench(rules, events, seed), print_table, json_output=json_output)
+
+
+@bench_app.command("simulate")
+def bench_simulate(
+    contacts: int = typer.Option(100_000, min=1, help="Contacts expected in the day."),
+    agents: int = typer.Option(500, min=2, help="Agents, in two shifts."),
+    ciw_servers: int = typer.Option(50, min=1, help="Servers of the M/M/c run in both."),
+    ciw_customers: int = typer.Option(20_000, min=1, help="Customers of the M/M/c run."),
+    seed: int = typer.Option(0, help="Seed of both runs."),
+    json_output: bool = typer.Option(False, "--json", help="Print the JSON report on stdout."),
+) -> None:
+    """A simulated day through the routing engine; the same M/M/c model in ciw beside it."""
+
+    from omnidesk.bench.simulate import print_table, run_bench
+
+    report = run_bench(
+        contacts=contacts,
+        agents=agents,
+        ciw_servers=ciw_servers,
+        ciw_customers=ciw_customers,
+        seed=seed,
+        console=console,
+    )
+    _print_report(report, print_table, json_output=json_output)
 
 
 def _bench_report(run: Coroutine[Any, Any, dict[str, Any]], console: Console) -> dict[str, Any]:

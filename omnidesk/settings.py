@@ -135,8 +135,18 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     webhooks_allow_private_addresses: bool = False
     webhook_timeout_s: float = Field(default=10.0, gt=0)
+    #: The Telegram Bot API (tests point it at a fake on loopback).
+    telegram_api_url: str = "https://api.telegram.org"
+    #: Twilio's REST API (SMS inboxes); tests point it at a loopback fake.
+    twilio_api_url: str = "https://api.twilio.com"
+    #: Meta's Graph API (WhatsApp Cloud API, Messenger, Instagram), with its version.
+    meta_graph_url: str = "https://graph.facebook.com/v21.0"
     login_attempts_per_minute: int = Field(default=10, gt=0)
     ws_heartbeat_s: float = Field(default=25.0, gt=0)
+    #: How long an idle HTTP connection stays open. Longer than what clients and proxies keep
+    #: (httpx 5 s, load balancers 60 s): the side that closes first must be the client, or a
+    #: request sent as the server closes the connection fails.
+    http_keep_alive_s: int = Field(default=75, gt=0)
     #: How long "an agent is viewing this conversation" lasts without renewal (a closed tab
     #: disappears from the other agents' collision indicator after this).
     viewing_ttl_s: float = Field(default=30.0, gt=0, le=3600)

@@ -23,6 +23,12 @@ export const router = createRouter({
           meta: { allowed: canSupervise },
         },
         {
+          path: "supervisor/reports",
+          name: "supervisor-reports",
+          component: () => import("./views/ReportsView.vue"),
+          meta: { allowed: canSupervise },
+        },
+        {
           path: "supervisor/watch/:id(\\d+)",
           name: "supervisor-watch",
           component: () => import("./components/supervisor/WatchView.vue"),

@@ -69,8 +69,8 @@ function event(id: number, type: string, data: Record<string, unknown> = {}, pat
 }
 
 const definitions = [
-  { id: 1, applies_to: "contact", key: "plan", label: "Plan", type: "text", options: [], created_at: "" },
-  { id: 2, applies_to: "company", key: "plan", label: "Company plan", type: "text", options: [], created_at: "" },
+  { id: 1, applies_to: "contact", key: "plan", label: "Plan", type: "text", options: [], required_on_resolve: false, created_at: "" },
+  { id: 2, applies_to: "company", key: "plan", label: "Company plan", type: "text", options: [], required_on_resolve: false, created_at: "" },
 ] as Definition[];
 
 describe("contact 360 helpers", () => {
@@ -184,6 +184,7 @@ vi.mock("../src/api/client", () => ({
             identities: [
               { id: 1, kind: "email", value: "zoe@example.com", verified: true, created_at: "" },
               { id: 2, kind: "webchat", value: "v-123", verified: false, created_at: "" },
+              { id: 4, kind: "phone", value: "+14155550123", verified: false, consent: "opt_out", consent_at: "2026-01-02T00:00:00Z", created_at: "" },
             ],
           }),
         };
@@ -216,8 +217,11 @@ describe("ContactSidebar", () => {
     await flushPromises();
     const text = wrapper.text();
     expect(wrapper.get("h2").text()).toBe("Zoë Visitor");
-    expect(wrapper.findAll(".identities li").map((li) => li.attributes("data-kind"))).toEqual(["email", "webchat"]);
+    expect(wrapper.findAll(".identities li").map((li) => li.attributes("data-kind"))).toEqual(["email", "webchat", "phone"]);
     expect(text).toContain("zoe@example.com");
+    // The customer texted STOP: the agent sees no SMS will reach them.
+    expect(wrapper.get(".identities li[data-kind=phone]").text()).toContain("opted out");
+    expect(wrapper.get(".identities li[data-kind=email]").text()).not.toContain("opted out");
     expect(text).toContain("Acme Ltd");
     expect(wrapper.get(".attributes").text()).toContain("Plan");
     expect(wrapper.findAll(".conversations li").map((li) => li.text())).toEqual([

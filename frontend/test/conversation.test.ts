@@ -7,6 +7,8 @@ import { beforeEach, describe, expect, it, vi } from "vitest";
 const hoisted = vi.hoisted(() => ({
   sendMessage: vi.fn(async (..._args: unknown[]) => undefined),
   updateConversation: vi.fn(async (..._args: unknown[]) => undefined),
+  listMacros: vi.fn(async () => [] as unknown[]),
+  applyMacro: vi.fn(async (..._args: unknown[]) => undefined),
   GET: vi.fn(),
   POST: vi.fn(),
   upload: vi.fn(),
@@ -73,6 +75,8 @@ vi.mock("../src/stores/desk", async () => {
     }),
     sendMessage: hoisted.sendMessage,
     updateConversation: hoisted.updateConversation,
+    listMacros: hoisted.listMacros,
+    applyMacro: hoisted.applyMacro,
     typing: () => undefined,
     onDeskFrame: (listener: (frame: { type: string }) => void) => {
       hoisted.frames.push(listener);
@@ -289,6 +293,23 @@ describe("MessageComposer for SMS and email", () => {
     expect(wrapper.get("[data-testid=segments]").text()).toContain("UCS-2");
   });
 
+  it("sends no files by SMS (text only), but a note may carry them", async () => {
+    hoisted.upload.mockResolvedValue({ id: 7, filename: "box.jpg" });
+    const wrapper = mount(MessageComposer, { props: { channel: "sms", subject: "" } });
+    const input = wrapper.get("input[type=file]");
+    Object.defineProperty(input.element, "files", { value: [new File(["x"], "box.jpg")], configurable: true });
+    await input.trigger("change");
+    await flushPromises();
+    await wrapper.get("textarea").setValue("See the picture");
+    await wrapper.get("form").trigger("submit");
+    expect(hoisted.sendMessage).not.toHaveBeenCalled();
+    expect(wrapper.get(".error[role=alert]").text()).toContain("SMS replies carry text only");
+    await wrapper.get(".toggle input").setValue(true);
+    await wrapper.get("form").trigger("submit");
+    await flushPromises();
+    expect(hoisted.sendMessage).toHaveBeenCalledWith("See the picture", true, { attachment_ids: [7] });
+  });
+
   it("prefills To, Cc and Subject and sends the rich text with Ctrl+Enter", async () => {
     desk.current.messages = [
       message(1, {
@@ -434,6 +455,23 @@ describe("ActionsBar", () => {
     expect(hoisted.updateConversation).toHaveBeenLastCalledWith({ assignee_id: 5 });
     await wrapper.findAll("button").find((b) => b.text() === "Resolve")!.trigger("click");
     expect(hoisted.updateConversation).toHaveBeenLastCalledWith({ status: "resolved" });
+  });
+
+  it("runs a macro the agent picks, says so, and has no menu without macros", async () => {
+    expect(mount(ActionsBar, { props: { conversation: conversation() } }).find("select[aria-label='Run a macro']").exists()).toBe(false);
+    hoisted.listMacros.mockResolvedValueOnce([
+      { id: 7, name: "Refund: close politely", scope: "account", actions: [{ type: "set_status" }] },
+      { id: 9, name: "Escalate", scope: "personal", actions: [{ type: "set_priority" }] },
+    ]);
+    const wrapper = mount(ActionsBar, { props: { conversation: conversation() } });
+    await flushPromises();
+    const menu = wrapper.get("select[aria-label='Run a macro']");
+    expect(menu.findAll("option").map((o) => o.text())).toEqual(["Macros…", "Refund: close politely", "Escalate"]);
+    await menu.setValue("9");
+    await flushPromises();
+    expect(hoisted.applyMacro).toHaveBeenCalledWith(9);
+    expect(wrapper.get("[role=status]").text()).toBe("Macro “Escalate” applied.");
+    expect((menu.element as HTMLSelectElement).value).toBe("");
   });
 });
 

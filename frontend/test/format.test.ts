@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { describeEvent, slaBadge } from "../src/lib/format";
+import { deliveryText, describeEvent, slaBadge } from "../src/lib/format";
 
 const target = (kind: string, state: string, remaining_s: number) => ({ kind, state, remaining_s });
 
@@ -28,5 +28,21 @@ describe("the timeline's words for events", () => {
     expect(describeEvent("sla.breached", { kind: "resolution" })).toBe("SLA: resolution breached");
     expect(describeEvent("note.mentioned", {})).toBe("Mentioned in a note");
     expect(describeEvent("something.else", {})).toBeNull();
+  });
+});
+
+describe("a message's delivery", () => {
+  it("shows the provider's progress as it is", () => {
+    expect(deliveryText(null)).toBe("");
+    expect(deliveryText("read")).toBe("read");
+  });
+
+  it("says why a message was not delivered, and stays plain for a reason it does not know", () => {
+    expect(deliveryText("failed", "outside_window")).toBe(
+      "not delivered: the reply window closed; send an approved template",
+    );
+    expect(deliveryText("failed", "opted_out")).toBe("not delivered: the customer opted out (STOP)");
+    expect(deliveryText("failed", "something_new")).toBe("not delivered");
+    expect(deliveryText("failed", null)).toBe("not delivered");
   });
 });

@@ -114,7 +114,9 @@ async def get_account(principal: PrincipalDep, session: SessionDep) -> AccountOu
     return AccountOut.model_validate(account)
 
 
-@router.patch("/account", tags=["accounts"], summary="Rename the account (admin)")
+@router.patch(
+    "/account", tags=["accounts"], summary="Rename the account or change its settings (admin)"
+)
 async def update_account(
     body: AccountUpdate, principal: PrincipalDep, session: SessionDep, clock: ClockDep
 ) -> AccountOut:
@@ -122,13 +124,16 @@ async def update_account(
     account = await repo.get_account(session, principal.account_id)
     if account is None:
         raise NotFound("account")
-    account.name = body.name
+    if body.name is not None:
+        account.name = body.name
+    if body.link_phone_channels is not None:
+        account.settings = {**account.settings, "link_phone_channels": body.link_phone_channels}
     await events.record(
         session,
         account_id=account.id,
         type="account.updated",
         actor_user_id=principal.user_id,
-        data={"name": body.name},
+        data=body.model_dump(exclude_none=True),
         clock=clock,
     )
     return AccountOut.model_validate(account)

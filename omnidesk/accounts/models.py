@@ -18,6 +18,11 @@ class Account(IdMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     created_at: Mapped[datetime]
 
+    @property
+    def link_phone_channels(self) -> bool:
+        """One phone number on SMS and WhatsApp is one contact (unless turned off)."""
+        return (self.settings or {}).get("link_phone_channels") is not False
+
 
 class User(IdMixin, Base):
     __tablename__ = "users"

@@ -15,11 +15,20 @@ class AccountOut(BaseModel):
 
     id: int
     name: str
+    link_phone_channels: bool = Field(
+        default=True,
+        description="The same phone number on SMS and WhatsApp reaches the same contact.",
+    )
     created_at: datetime
 
 
 class AccountUpdate(BaseModel):
-    name: Text = Field(min_length=1, max_length=200)
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    link_phone_channels: bool | None = Field(
+        default=None,
+        description="Link a WhatsApp sender to the contact who texted from the same number "
+        "(and back). Applies to contacts created from now on.",
+    )
 
 
 class UserOut(BaseModel):

@@ -6,11 +6,13 @@ on stderr naming the field. Definitions: ``docs/workforce.md``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +211,35 @@ def erlang_b(
     _show(report, json_output=json_output, title="Erlang B")
 
 
+def _moment(value: str | None, field: str) -> datetime:
+    if value is None:
+        raise ValidationFailed("needed with --account", field=field)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed(f"{value!r} is not an ISO 8601 date and time", field=field) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def _history_from_database(
+    account: int, start: str | None, end: str | None, interval: int
+) -> list[tuple[datetime, float]]:
+    from omnidesk.analytics import service
+    from omnidesk.kit.db import Database
+    from omnidesk.settings import Settings
+
+    period = service.check_period(
+        _moment(start, "from"), _moment(end, "to"), service.MAX_HISTORY_DAYS
+    )
+    db = Database(Settings().database_url)
+    try:
+        async with db.transaction() as session:
+            counts = await service.arrival_counts(session, account, period, interval)
+    finally:
+        await db.dispose()
+    return [(t, float(c)) for t, c in counts]
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -299,20 +330,32 @@ def _plan_table(report: dict[str, Any]) -> None:
 
 @erlang_app.command("forecast")
 def forecast_command(
-    history_csv: Path = typer.Argument(
-        ..., metavar="HISTORY.CSV", help="start,calls rows of past intervals."
+    history_csv: Path | None = typer.Argument(
+        None, metavar="[HISTORY.CSV]", help="start,calls rows of past intervals."
     ),
     method: str = typer.Option(
         "seasonal-naive", help="seasonal-naive or ets (exponential smoothing)."
     ),
     days: int = typer.Option(1, help="Days to forecast after the history's last interval."),
     interval: int = typer.Option(1800, help="Length of each interval in seconds (divides a day)."),
+    account: int | None = typer.Option(
+        None, help="Read the history from the database instead: this account's arrivals."
+    ),
+    history_from: str | None = typer.Option(None, "--from", help="With --account: ISO 8601 start."),
+    history_to: str | None = typer.Option(None, "--to", help="With --account: ISO 8601 end."),
     csv_output: bool = typer.Option(False, "--csv", help="Print start,calls CSV (for `plan`)."),
     json_output: bool = _JSON,
 ) -> None:
-    """Calls per interval for the next days, from the history of calls per interval."""
+    """Calls per interval for the next days, from the history of calls per interval (a CSV,
+    or the contacts that arrived in an account, read from the database)."""
     with _field_errors():
-        rows = workforce.parse_counts(_read(history_csv), source=str(history_csv))
+        if (history_csv is None) == (account is None):
+            raise ValidationFailed("give HISTORY.CSV or --account", field="account")
+        if history_csv is not None:
+            rows = workforce.parse_counts(_read(history_csv), source=str(history_csv))
+        else:
+            assert account is not None
+            rows = asyncio.run(_history_from_database(account, history_from, history_to, interval))
         result = forecast.forecast_series(rows, interval, method, days)
     if csv_output:
         typer.echo(workforce.format_counts(result.rows), nl=False)

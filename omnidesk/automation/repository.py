@@ -6,7 +6,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts.principal import Principal
-from omnidesk.automation.models import CannedResponse
+from omnidesk.automation.models import CannedResponse, Macro, Rule, RuleRun
 from omnidesk.contacts.models import Identity
 
 
@@ -110,3 +110,105 @@ async def first_email(session: AsyncSession, account_id: int, contact_id: int) -
         .limit(1)
     )
     return value
+
+
+# Rules -----------------------------------------------------------------------------------
+
+
+async def list_rules(session: AsyncSession, account_id: int) -> Sequence[Rule]:
+    """In the order they run."""
+    rows = await session.scalars(
+        select(Rule).where(Rule.account_id == account_id).order_by(Rule.position, Rule.id)
+    )
+    return rows.all()
+
+
+async def get_rule(session: AsyncSession, account_id: int, rule_id: int) -> Rule | None:
+    found: Rule | None = await session.scalar(
+        select(Rule).where(Rule.account_id == account_id, Rule.id == rule_id)
+    )
+    return found
+
+
+async def enabled_triggers(session: AsyncSession, account_id: int) -> set[str]:
+    """Every event type some enabled rule of the account reacts to."""
+    rows = await session.scalars(
+        select(Rule.triggers).where(Rule.account_id == account_id, Rule.enabled.is_(True))
+    )
+    return {t for triggers in rows for t in triggers}
+
+
+async def get_run(session: AsyncSession, rule_id: int, event_id: int) -> RuleRun | None:
+    found: RuleRun | None = await session.scalar(
+        select(RuleRun).where(RuleRun.rule_id == rule_id, RuleRun.event_id == event_id)
+    )
+    return found
+
+
+async def ran_on(session: AsyncSession, rule_id: int, conversation_id: int) -> bool:
+    """Whether the rule has acted on the conversation (once per conversation)."""
+    found = await session.scalar(
+        select(RuleRun.id)
+        .where(
+            RuleRun.rule_id == rule_id,
+            RuleRun.conversation_id == conversation_id,
+            RuleRun.outcome == "done",
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+async def list_runs(
+    session: AsyncSession,
+    account_id: int,
+    *,
+    rule_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> Sequence[RuleRun]:
+    """Newest first."""
+    query = select(RuleRun).where(RuleRun.account_id == account_id)
+    if rule_id is not None:
+        query = query.where(RuleRun.rule_id == rule_id)
+    if before_id is not None:
+        query = query.where(RuleRun.id < before_id)
+    return (await session.scalars(query.order_by(RuleRun.id.desc()).limit(limit))).all()
+
+
+# Macros ----------------------------------------------------------------------------------
+
+
+def macros_visible_to(principal: Principal) -> Select[Macro]:
+    """Like canned responses: the account's, the principal's teams' (all teams' for an
+    admin) and the principal's own."""
+    teams = (
+        Macro.scope == "team"
+        if principal.role == "admin"
+        else and_(Macro.scope == "team", Macro.team_id.in_(principal.team_ids or [-1]))
+    )
+    own = and_(Macro.scope == "personal", Macro.owner_id == (principal.user_id or -1))
+    return select(Macro).where(
+        Macro.account_id == principal.account_id, or_(Macro.scope == "account", teams, own)
+    )
+
+
+async def list_macros(session: AsyncSession, principal: Principal) -> Sequence[Macro]:
+    query = macros_visible_to(principal).order_by(func.lower(Macro.name), Macro.id)
+    return (await session.scalars(query)).all()
+
+
+async def get_visible_macro(
+    session: AsyncSession, principal: Principal, macro_id: int
+) -> Macro | None:
+    found: Macro | None = await session.scalar(
+        macros_visible_to(principal).where(Macro.id == macro_id)
+    )
+    return found
+
+
+async def get_macro(session: AsyncSession, account_id: int, macro_id: int) -> Macro | None:
+    found: Macro | None = await session.scalar(
+        select(Macro).where(Macro.account_id == account_id, Macro.id == macro_id)
+    )
+    return found

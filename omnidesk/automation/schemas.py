@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -71,3 +72,159 @@ class RenderedOut(BaseModel):
 class VariableOut(BaseModel):
     name: str = Field(examples=["contact.first_name"])
     description: str
+
+
+# Rules -----------------------------------------------------------------------------------
+
+_CONDITIONS_DOC = (
+    "The condition language of docs/automation.md: `all`, `any`, `not` and leaves "
+    '`{"field", "op", "value"}`. `{"all": []}` matches every event.'
+)
+_ACTIONS_DOC = (
+    'Ordered actions such as `{"type": "add_tags", "tags": ["vip"]}` '
+    "(GET /api/v1/automation/actions lists them)."
+)
+
+
+class AutomationRuleCreate(BaseModel):
+    name: Text = Field(min_length=1, max_length=200, examples=["Tag refund requests"])
+    description: Text = Field(default="", max_length=1000)
+    enabled: bool = True
+    triggers: list[str] = Field(
+        min_length=1,
+        max_length=20,
+        description="Event types the rule reacts to (GET /api/v1/automation/triggers).",
+        examples=[["message.received"]],
+    )
+    conditions: dict[str, Any] = Field(
+        default_factory=lambda: {"all": []}, description=_CONDITIONS_DOC
+    )
+    actions: list[Any] = Field(min_length=1, description=_ACTIONS_DOC)
+    once_per_conversation: bool = Field(
+        default=False, description="Act at most once on each conversation."
+    )
+    stop_processing: bool = Field(
+        default=False, description="When this rule acts on an event, later rules do not."
+    )
+
+
+class AutomationRuleUpdate(BaseModel):
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    description: Text | None = Field(default=None, max_length=1000)
+    enabled: bool | None = None
+    triggers: list[str] | None = Field(default=None, min_length=1, max_length=20)
+    conditions: dict[str, Any] | None = None
+    actions: list[Any] | None = Field(default=None, min_length=1)
+    once_per_conversation: bool | None = None
+    stop_processing: bool | None = None
+
+
+class AutomationRuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    description: str
+    enabled: bool
+    position: int
+    triggers: list[str]
+    conditions: dict[str, Any]
+    actions: list[dict[str, Any]]
+    once_per_conversation: bool
+    stop_processing: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class RuleOrder(BaseModel):
+    rule_ids: list[RowId] = Field(
+        min_length=1, description="Every rule of the account, in the order they should run."
+    )
+
+
+class RuleRunOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    rule_id: int
+    conversation_id: int | None
+    event_id: int
+    outcome: str = Field(description="`done`, `failed` (nothing applied) or `loop_stopped`.")
+    detail: dict[str, Any]
+    created_at: datetime
+
+
+class DryRunIn(BaseModel):
+    rule_id: RowId | None = Field(default=None, description="A saved rule to try…")
+    rule: AutomationRuleCreate | None = Field(
+        default=None, description="…or a definition, saved or not."
+    )
+    days: int = Field(default=7, ge=1, le=7, description="How far back to look.")
+    limit: int = Field(default=50, ge=1, le=200, description="At most this many matches.")
+
+
+class LeafOut(BaseModel):
+    path: str
+    field: str
+    op: str
+    value: Any
+    matched: bool
+
+
+class DryRunMatch(BaseModel):
+    event_id: int
+    event_type: str
+    conversation_id: int
+    at: datetime
+    explain: list[LeafOut]
+    actions: list[dict[str, Any]] = Field(description="What the rule would have done.")
+
+
+class DryRunOut(BaseModel):
+    examined: int = Field(description="Trigger events looked at.")
+    matches: list[DryRunMatch]
+    truncated: bool = Field(description="More events or matches than the caps: look at fewer days.")
+
+
+class NameDescription(BaseModel):
+    name: str
+    description: str
+
+
+# Macros ----------------------------------------------------------------------------------
+
+
+class MacroCreate(BaseModel):
+    scope: Scope = Field(
+        default="personal",
+        description="`account`: every agent; `team`: the members of `team_id`; `personal`: "
+        "you alone. Only admins create shared ones.",
+    )
+    team_id: RowId | None = None
+    name: Text = Field(min_length=1, max_length=200, examples=["Refund: close politely"])
+    actions: list[Any] = Field(min_length=1, description=_ACTIONS_DOC + " No `apply_macro`.")
+
+
+class MacroUpdate(BaseModel):
+    name: Text | None = Field(default=None, min_length=1, max_length=200)
+    actions: list[Any] | None = Field(default=None, min_length=1)
+
+
+class MacroOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    scope: Scope
+    team_id: int | None
+    owner_id: int | None
+    name: str
+    actions: list[dict[str, Any]]
+    created_by_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class MacroApplied(BaseModel):
+    macro_id: int
+    conversation_id: int
+    done: list[dict[str, Any]] = Field(description="What each action did.")

@@ -15,6 +15,7 @@ from omnidesk.automation.models import CannedResponse
 from omnidesk.automation.schemas import CannedResponseCreate, CannedResponseUpdate
 from omnidesk.contacts import repository as contacts_repo
 from omnidesk.conversations import service as conversations
+from omnidesk.conversations.models import Conversation
 from omnidesk.events import service as events
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -165,23 +166,26 @@ async def render(
     """The response's body filled in for a conversation the caller may see, as the caller."""
     conversation = await conversations.get_conversation(session, principal, conversation_id)
     canned = await get_canned(session, principal, canned_id)
-    account_id = principal.account_id
+    values = await values_for(session, conversation, principal.user_id)
+    return canned, templates.render(canned.body, values)
+
+
+async def values_for(
+    session: AsyncSession, conversation: Conversation, agent_id: int | None
+) -> dict[str, str]:
+    """Every variable's value for a conversation and the agent (None: nobody) writing."""
+    account_id = conversation.account_id
     contact = await contacts_repo.get_contact(session, account_id, conversation.contact_id)
     agent = (
-        await accounts_repo.get_user(session, principal.account_id, principal.user_id)
-        if principal.user_id is not None
+        await accounts_repo.get_user(session, account_id, agent_id)
+        if agent_id is not None
         else None
     )
-    email = (
-        await repo.first_email(session, principal.account_id, contact.id)
-        if contact is not None
-        else None
-    )
-    values = templates.values_for(
+    email = await repo.first_email(session, account_id, contact.id) if contact is not None else None
+    return templates.values_for(
         contact_name=contact.name if contact is not None else "",
         contact_email=email,
         contact_attributes=(contact.attributes or {}) if contact is not None else {},
         agent_name=agent.name if agent is not None else None,
         conversation_id=conversation.id,
     )
-    return canned, templates.render(canned.body, values)

@@ -117,6 +117,9 @@ class BenchConfig:
     ws_compression: bool = True
     server_log_level: str = "INFO"
     server_processes: int = 1
+    #: Enabled automation rules on ``message.received`` that never match: the cost of the
+    #: rules' job per message (docs/adr/0012-automation-rules.md).
+    rules: int = 0
 
     def check(self) -> None:
         if self.server_processes < 1:
@@ -131,6 +134,8 @@ class BenchConfig:
             raise BenchError("--rate, --duration and --step-duration must be positive")
         if self.max_in_flight < 1:
             raise BenchError("--max-in-flight must be at least 1")
+        if self.rules < 0:
+            raise BenchError("--rules must be at least 0")
 
 
 # Set-up -----------------------------------------------------------------------------------
@@ -218,6 +223,29 @@ async def _api(
         )
     data: dict[str, Any] = response.json()
     return data
+
+
+async def _create_rules(fixture: Fixture, port: int, count: int) -> None:
+    conn = HttpConnection(LOOPBACK, port, headers={"Authorization": f"Bearer {fixture.api_token}"})
+    try:
+        for i in range(count):
+            await _api(
+                conn,
+                "POST",
+                "/api/v1/automation/rules",
+                {
+                    "name": f"bench rule {i}",
+                    "triggers": ["message.received"],
+                    "conditions": {
+                        "field": "message.body",
+                        "op": "contains",
+                        "value": f"never-{i}",
+                    },
+                    "actions": [{"type": "add_tags", "tags": [f"bench-{i}"]}],
+                },
+            )
+    finally:
+        await conn.close()
 
 
 async def _create_conversations(
@@ -843,6 +871,7 @@ async def run_bench(config: BenchConfig, console: Console) -> dict[str, Any]:
                 await _create_conversations(
                     fixture, server.port, token, count, config.agents, _advancer(progress, task)
                 )
+                await _create_rules(fixture, server.port, config.rules)
                 task = progress.add_task("set-up: agent sockets", total=len(fixture.people))
                 fleet = Fleet(server.base_url, fixture.people, config.ws_compression)
                 await fleet.open(_advancer(progress, task))
@@ -949,6 +978,7 @@ def _report(
         "max_in_flight": config.max_in_flight,
         "ws_compression": config.ws_compression,
         "body_chars": config.body_chars,
+        "rules": config.rules,
         "p99_target_ms": config.p99_target_ms,
         **main,
         "max_sustained_per_s": max_sustained,

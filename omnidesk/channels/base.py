@@ -10,11 +10,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, get_args, runtime_checkable
 
 from pydantic import BaseModel
 
 DeliveryState = Literal["sent", "delivered", "read", "failed"]
+#: Why a provider did not deliver, in words the agent's screen explains. ``rate_limited`` and
+#: ``provider_unavailable`` are transient (retried); the others are final.
+FailureReason = Literal[
+    "invalid_recipient",
+    "blocked",
+    "outside_window",
+    "rate_limited",
+    "opted_out",
+    "auth_failed",
+    "rejected",
+    "provider_unavailable",
+]
+FAILURE_REASONS: tuple[str, ...] = get_args(FailureReason)
+#: A customer's answer to a channel's subscription keywords (SMS STOP / START).
+Consent = Literal["opt_out", "opt_in"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +39,8 @@ class Capabilities:
     typing: bool = False
     read_receipts: bool = False
     templates: bool = False
-    #: Free-form replies only within this many hours of the customer's last message.
+    #: Free-form replies only within this many hours of the customer's last message (an
+    #: adapter whose window depends on the inbox also has ``reply_window_hours_for(config)``).
     reply_window_hours: int | None = None
     voice: bool = False
     html: bool = False
@@ -63,6 +79,17 @@ class InboundAttachment:
 
 
 @dataclass(frozen=True)
+class MediaRef:
+    """A file the provider holds for a message (a media id or URL), fetched by the webhook
+    pipeline through the adapter's :class:`MediaSource` capability before the message is
+    stored."""
+
+    ref: str
+    content_type: str = ""
+    filename: str = ""
+
+
+@dataclass(frozen=True)
 class Inbound:
     """One message from a customer, normalised."""
 
@@ -82,6 +109,10 @@ class Inbound:
     #: A conversation the channel proved this message belongs to (an email's signed
     #: plus-address token): honoured only within the message's own inbox and account.
     conversation_hint: int | None = None
+    #: Files still at the provider, downloaded by the pipeline (see :class:`MediaRef`).
+    media: tuple[MediaRef, ...] = ()
+    #: The customer opted out of (or back into) messages on this channel.
+    consent: Consent | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +146,9 @@ class Outbound:
     sender_name: str = ""
     attachments: tuple[InboundAttachment, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    #: When the customer last wrote in the conversation: channels with a reply window
+    #: (``Capabilities.reply_window_hours``) refuse free text after it closes.
+    customer_last_wrote_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -131,14 +165,36 @@ class DeliveryUpdate:
     channel_message_id: str
     state: DeliveryState
     error: str | None = None
+    reason: FailureReason | None = None
 
 
 class DeliveryFailed(Exception):
-    """A send that did not go through. ``permanent`` failures are not retried."""
+    """A send that did not go through. ``permanent`` failures are not retried.
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
-        super().__init__(message)
+    The ``reason`` leads the text (``[outside_window] …``) because the text is what the job
+    keeps of the last attempt: the dead-letter handler reads the reason back from it.
+    """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, reason: FailureReason | None = None
+    ) -> None:
+        super().__init__(f"[{reason}] {message}" if reason else message)
         self.permanent = permanent
+        self.reason = reason
+
+
+class MediaUnavailable(Exception):
+    """A provider's file that could not be fetched (gone, too large, refused): the message
+    is stored without it, and says so in ``meta["media_errors"]``."""
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    """What a webhook endpoint answers the provider, when the adapter has a say."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "text/plain"
 
 
 class SignatureInvalid(Exception):
@@ -165,6 +221,52 @@ class ChannelAdapter(Protocol):
 
     def status(self, request: WebhookRequest) -> list[DeliveryUpdate]:
         """Delivery and read updates in a verified webhook request (maybe none)."""
+
+
+@runtime_checkable
+class MediaSource(Protocol):
+    """An optional capability: an adapter whose inbound files stay at the provider."""
+
+    async def fetch_media(self, media: MediaRef, *, max_bytes: int) -> InboundAttachment:
+        """Download one file with the provider's credentials; raise :class:`MediaUnavailable`
+        when it is gone, refused or larger than ``max_bytes``."""
+
+
+@runtime_checkable
+class Handshake(Protocol):
+    """An optional capability: a provider that proves a webhook URL with a GET before it
+    sends anything to it (Meta's ``hub.challenge``)."""
+
+    def handshake(self, request: WebhookRequest) -> WebhookReply:
+        """Answer the challenge; raise :class:`SignatureInvalid` when its token is wrong."""
+
+
+@dataclass(frozen=True)
+class ReadWatermark:
+    """A read receipt that names no message (Messenger's ``read.watermark``): every message
+    of ours to the customer with this identity, in the webhook's inbox, sent until
+    ``until`` has been read."""
+
+    identity_kind: str
+    identity_value: str
+    until: datetime
+
+
+@runtime_checkable
+class Watermarking(Protocol):
+    """An optional capability: a provider whose read receipts are watermarks."""
+
+    def watermarks(self, request: WebhookRequest) -> list[ReadWatermark]:
+        """The read watermarks in a verified webhook request (maybe none)."""
+
+
+@runtime_checkable
+class Acknowledging(Protocol):
+    """An optional capability: a provider that expects a particular answer to its webhook
+    (Twilio's empty TwiML ``<Response/>``) rather than an empty 200."""
+
+    def acknowledge(self, request: WebhookRequest) -> WebhookReply:
+        """The answer to a webhook request whose messages are stored."""
 
 
 @dataclass(frozen=True)
@@ -209,3 +311,6 @@ class AdapterContext(BaseModel):
     #: The installation's key for this channel type (see ``registry.channel_key``): what
     #: a channel signs its own handles with, e.g. email's conversation tokens.
     channel_key: str = ""
+    #: Providers' API base URLs from the settings, by provider (``telegram``,
+    #: ``meta_graph``, ``twilio``): tests point them at loopback fakes.
+    provider_urls: dict[str, str] = {}

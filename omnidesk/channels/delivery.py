@@ -9,15 +9,18 @@ retried by the runner; permanent ones, or the last retry, mark the message faile
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts import repository as accounts
-from omnidesk.channels.base import InboundAttachment, Outbound
+from omnidesk.channels.base import FAILURE_REASONS, InboundAttachment, Outbound
 from omnidesk.channels.registry import build_adapter, get_adapter_class
 from omnidesk.contacts import repository as contacts
 from omnidesk.contacts.models import IDENTITY_KINDS
 from omnidesk.conversations import repository as conversations_repo
 from omnidesk.conversations import service as conversations
+from omnidesk.conversations.models import Message
 from omnidesk.conversations.service import DELIVER_JOB
 from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs.models import Job
@@ -52,7 +55,7 @@ async def deliver(ctx: JobContext, job: Job) -> None:
 
 
 async def mark_failed(ctx: JobContext, job: Job) -> None:
-    """The job is dead: the message will not go out, so say so on it."""
+    """The job is dead: the message will not go out, so say so on it, and why."""
     await conversations.record_delivery(
         ctx.session,
         ctx.clock,
@@ -60,7 +63,18 @@ async def mark_failed(ctx: JobContext, job: Job) -> None:
         state="failed",
         channel_message_id=None,
         error=job.last_error,
+        reason=failure_reason(job.last_error),
     )
+
+
+#: ``DeliveryFailed`` puts its reason first: ``DeliveryFailed: [outside_window] …``.
+_REASON = re.compile(r"^DeliveryFailed: \[([a-z_]+)\]")
+
+
+def failure_reason(error: str | None) -> str | None:
+    """The :data:`FailureReason` a dead delivery job's last error names, if any."""
+    found = _REASON.match(error or "")
+    return found.group(1) if found and found.group(1) in FAILURE_REASONS else None
 
 
 async def _prepare(
@@ -92,6 +106,9 @@ async def _prepare(
     )
     if not reachable:
         raise PermanentJobError(f"the contact has no {'/'.join(kinds)} identity to reply to")
+    last_inbound, last_outbound = await conversations_repo.last_exchanged(
+        session, message.conversation_id, message.id
+    )
     sender_name = ""
     if message.sender_type == "user" and message.sender_id is not None:
         user = await accounts.get_user(session, message.account_id, message.sender_id)
@@ -114,10 +131,17 @@ async def _prepare(
             "created_at": message.created_at.isoformat(),
             # Who speaks: "user" (an agent) or "system" (an automatic answer).
             "sender_type": message.sender_type,
+            # The recipient's word on messages (SMS STOP): a channel honouring it refuses.
+            "recipient_consent": reachable[0].consent,
+            # 2 and more: an earlier attempt may have reached the provider unbeknownst to us.
+            "attempt": job.attempts,
             # What the agent chose (an email's To, Cc, Subject); the channel's defaults else.
             "composed": {k: message.meta[k] for k in ("to", "cc", "subject") if k in message.meta},
-            **await _thread(session, message.conversation_id, message.id),
+            # A channel's pre-approved template chosen by the agent (WhatsApp), if any.
+            "template": message.meta.get("template"),
+            **_thread(last_inbound, last_outbound),
         },
+        customer_last_wrote_at=last_inbound.created_at if last_inbound is not None else None,
     )
     return inbox, outbound
 
@@ -139,11 +163,10 @@ async def _attachments(
     return tuple(files)
 
 
-async def _thread(session: AsyncSession, conversation_id: int, before_id: int) -> dict[str, object]:
+def _thread(inbound: Message | None, outbound: Message | None) -> dict[str, object]:
     """What a channel threads a reply with: the customer's last message in the conversation
     (its provider id and metadata: an email's Message-ID, References, To and Cc) and the id
     the provider gave our previous message."""
-    inbound, outbound = await conversations_repo.last_exchanged(session, conversation_id, before_id)
     return {
         "last_inbound": None
         if inbound is None

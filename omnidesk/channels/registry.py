@@ -76,6 +76,11 @@ def adapter_context(inbox: Inbox, secret_box: SecretBox, settings: Settings) -> 
         allow_private_addresses=settings.webhooks_allow_private_addresses,
         timeout_s=settings.webhook_timeout_s,
         channel_key=channel_key(settings.secret_key.get_secret_value(), inbox.channel_type),
+        provider_urls={
+            "meta_graph": settings.meta_graph_url,
+            "telegram": settings.telegram_api_url,
+            "twilio": settings.twilio_api_url,
+        },
     )
 
 

@@ -68,6 +68,10 @@ class Identity(IdMixin, Base):
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[str] = mapped_column(String(320))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The customer's last word on messages to this handle (SMS STOP / START): ``opt_out``
+    #: or ``opt_in``; None when they never said. Channels refuse to send to ``opt_out``.
+    consent: Mapped[str | None] = mapped_column(String(16))
+    consent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -83,6 +87,8 @@ class AttributeDefinition(IdMixin, Base):
     label: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(16))
     options: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    #: A conversation field that an agent must fill in before resolving (docs/ticket-forms.md).
+    required_on_resolve: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
 
 

@@ -37,6 +37,12 @@ class IdentityOut(BaseModel):
     kind: str
     value: str
     verified: bool
+    consent: Literal["opt_out", "opt_in"] | None = Field(
+        default=None,
+        description="The customer's last word on messages to this handle (SMS STOP / START); "
+        "`opt_out`: nothing is sent to it.",
+    )
+    consent_at: datetime | None = None
     created_at: datetime
 
 
@@ -126,6 +132,7 @@ class AttributeDefinitionOut(BaseModel):
     label: str
     type: str
     options: list[str]
+    required_on_resolve: bool
     created_at: datetime
 
 
@@ -137,6 +144,10 @@ class AttributeDefinitionCreate(BaseModel):
         default=[], max_length=500, description="The allowed values of a `list` attribute."
     )
     applies_to: AppliesTo = "contact"
+    required_on_resolve: bool = Field(
+        default=False,
+        description="Conversation fields only: agents must fill it in before resolving.",
+    )
 
 
 class AttributeDefinitionUpdate(BaseModel):
@@ -144,3 +155,4 @@ class AttributeDefinitionUpdate(BaseModel):
     options: list[Annotated[Text, Field(min_length=1, max_length=200)]] | None = Field(
         default=None, max_length=500
     )
+    required_on_resolve: bool | None = None

@@ -539,6 +539,16 @@ async def resolve_contact(
     found = await _owner_of(session, account_id, kind, normalised)
     if found is not None:
         return found
+    extra_identities = list(extra_identities)
+    if any(_other_phone_channel(kind, k) for k, _ in extra_identities):
+        if await links_phone_channels(session, account_id):
+            linked = await _linked_by_phone(
+                session, clock, account_id, kind, normalised, extra_identities, region
+            )
+            if linked is not None:
+                return linked
+        else:
+            extra_identities = [e for e in extra_identities if not _other_phone_channel(kind, e[0])]
     now = clock.now()
     contact = Contact(
         account_id=account_id,
@@ -588,6 +598,92 @@ async def resolve_contact(
         source=kind,
     )
     return contact
+
+
+async def record_consent(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    account_id: int,
+    kind: str,
+    value: str,
+    consent: str,
+    source: str,
+) -> Identity | None:
+    """The customer opted out of (or back into) messages to one of their handles; recorded
+    once per change (a repeated STOP changes nothing). ``value`` is normalised."""
+    identity = await repo.find_identity(session, account_id, kind, value)
+    if identity is None or identity.consent == consent:
+        return identity
+    identity.consent = consent
+    identity.consent_at = clock.now()
+    await _record(
+        session,
+        clock,
+        Principal.system(account_id),
+        "contact.consent_changed",
+        contact_id=identity.contact_id,
+        identity_id=identity.id,
+        kind=kind,
+        value=value,
+        consent=consent,
+        source=source,
+    )
+    return identity
+
+
+def _other_phone_channel(kind: str, extra_kind: str) -> bool:
+    """Whether a sender's extra handle is their number on another channel (a WhatsApp
+    sender's SMS number)."""
+    return kind != extra_kind and kind in _PHONE_KINDS and extra_kind in _PHONE_KINDS
+
+
+async def links_phone_channels(session: AsyncSession, account_id: int) -> bool:
+    """The account's choice: one phone number on SMS and WhatsApp is one contact (default)."""
+    account = await accounts_repo.get_account(session, account_id)
+    return account is None or account.link_phone_channels
+
+
+async def _linked_by_phone(
+    session: AsyncSession,
+    clock: Clock,
+    account_id: int,
+    kind: str,
+    normalised: str,
+    extra_identities: list[tuple[str, str]],
+    region: str,
+) -> Contact | None:
+    """The contact who already wrote from the same number on another channel, given this
+    channel's handle too; None when nobody did."""
+    for extra_kind, extra_value in extra_identities:
+        if not _other_phone_channel(kind, extra_kind):
+            continue
+        try:
+            extra = normalise_identity(extra_kind, extra_value, region)
+        except ValidationFailed:
+            continue
+        owner = await _owner_of(session, account_id, extra_kind, extra)
+        if owner is None:
+            continue
+        try:
+            identity = await _insert_identity(
+                session, clock, owner, kind, normalised, field="value"
+            )
+        except Conflict:
+            # A concurrent message from the same sender attached it first.
+            return await _owner_of(session, account_id, kind, normalised)
+        owner.updated_at = clock.now()
+        await _record(
+            session,
+            clock,
+            Principal.system(account_id),
+            "contact.identity_added",
+            contact_id=owner.id,
+            identity_id=identity.id,
+            kind=kind,
+        )
+        return owner
+    return None
 
 
 # Merges ---------------------------------------------------------------------------------
@@ -814,6 +910,14 @@ def _check_options(type_: str, options: Sequence[str]) -> list[str]:
     return list(options)
 
 
+def _check_required(applies_to: str, required: bool) -> bool:
+    if required and applies_to != "conversation":
+        raise ValidationFailed(
+            "only conversation fields are required on resolve", field="required_on_resolve"
+        )
+    return required
+
+
 async def get_definition(
     session: AsyncSession, actor: Principal, definition_id: int
 ) -> AttributeDefinition:
@@ -834,6 +938,7 @@ async def create_definition(
         label=data.label,
         type=data.type,
         options=_check_options(data.type, data.options),
+        required_on_resolve=_check_required(data.applies_to, data.required_on_resolve),
         created_at=clock.now(),
     )
     existing = await repo.list_definitions(session, actor.account_id, data.applies_to)
@@ -867,6 +972,10 @@ async def update_definition(
         definition.label = data.label
     if data.options is not None:
         definition.options = _check_options(definition.type, data.options)
+    if data.required_on_resolve is not None:
+        definition.required_on_resolve = _check_required(
+            definition.applies_to, data.required_on_resolve
+        )
     await _record(
         session,
         clock,

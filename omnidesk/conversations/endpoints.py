@@ -21,6 +21,8 @@ from omnidesk.conversations.schemas import (
 from omnidesk.conversations.vocabulary import Priority, Status
 from omnidesk.events import repository as events_repo
 from omnidesk.events.schemas import EventOut
+from omnidesk.forms import service as forms
+from omnidesk.forms.schemas import ApplyFormIn
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import PayloadTooLarge
 from omnidesk.kit.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor
@@ -135,6 +137,27 @@ async def update_conversation(
 ) -> ConversationOut:
     conversation = await service.update_conversation(
         session, clock, principal, conversation_id, body
+    )
+    return (await _out(session, [conversation], clock))[0]
+
+
+@router.post(
+    "/conversations/{conversation_id}/ticket-form",
+    summary="Apply a ticket form to a conversation",
+    description="The form becomes the conversation's (its fields are shown, its required "
+    "fields block resolving) and its defaults fill in what is blank: fields, subject, the "
+    "starting priority, missing tags. Nothing already set is overwritten. Records "
+    "`conversation.form_applied`. 404 for an unknown form or conversation.",
+)
+async def apply_ticket_form(
+    conversation_id: RowId,
+    body: ApplyFormIn,
+    principal: PrincipalDep,
+    session: SessionDep,
+    clock: ClockDep,
+) -> ConversationOut:
+    conversation = await forms.apply_to_conversation(
+        session, clock, principal, conversation_id, body.form_id
     )
     return (await _out(session, [conversation], clock))[0]
 

@@ -41,6 +41,10 @@ class Conversation(IdMixin, Base):
         BigId, ForeignKey("teams.id", ondelete="SET NULL"), index=True
     )
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    #: The ticket form whose fields the agent fills in (the inbox's, or one the agent chose).
+    ticket_form_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("ticket_forms.id", ondelete="SET NULL")
+    )
     #: The channel's own thread handle (an API caller's thread id, a chat session…).
     channel_thread_id: Mapped[str | None] = mapped_column(String(255))
     snoozed_until: Mapped[datetime | None]
@@ -92,6 +96,8 @@ class Message(IdMixin, Base):
     #: None for notes and activities, which are never delivered.
     delivery_status: Mapped[str | None] = mapped_column(String(16))
     delivery_error: Mapped[str | None] = mapped_column(Text)
+    #: Why it failed, from ``channels.base.FailureReason``: what the agent is told.
+    delivery_reason: Mapped[str | None] = mapped_column(String(32))
     meta: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     created_at: Mapped[datetime]
 

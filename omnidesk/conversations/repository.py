@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts.principal import Principal
+from omnidesk.contacts.models import Identity
 from omnidesk.conversations.models import Attachment, Conversation, ConversationTag, Message
 from omnidesk.conversations.schemas import ConversationFilters
 from omnidesk.events.models import Event
@@ -400,6 +401,43 @@ async def lock_conversation(session: AsyncSession, conversation_id: int) -> None
     )
 
 
+async def outbound_message_id(
+    session: AsyncSession, inbox_id: int, channel_message_id: str
+) -> int | None:
+    """Our message a provider knows by ``channel_message_id`` in one inbox."""
+    found: int | None = await session.scalar(
+        select(Message.id).where(
+            Message.inbox_id == inbox_id,
+            Message.channel_message_id == channel_message_id,
+            Message.direction == "outbound",
+        )
+    )
+    return found
+
+
+async def outbound_ids_read_until(
+    session: AsyncSession, inbox_id: int, kind: str, value: str, until: datetime
+) -> list[int]:
+    """Our sent, not yet read messages in one inbox to the contact with the identity
+    ``(kind, value)``, written until ``until`` (what a read watermark covers)."""
+    found = await session.scalars(
+        select(Message.id)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Identity, Identity.contact_id == Conversation.contact_id)
+        .where(
+            Message.inbox_id == inbox_id,
+            Message.direction == "outbound",
+            Message.delivery_status.in_(("sent", "delivered")),
+            Message.created_at <= until,
+            Identity.account_id == Message.account_id,
+            Identity.kind == kind,
+            Identity.value == value,
+        )
+        .order_by(Message.id)
+    )
+    return list(found)
+
+
 async def last_exchanged(
     session: AsyncSession, conversation_id: int, before_id: int
 ) -> tuple[Message | None, Message | None]:
@@ -420,3 +458,14 @@ async def last_exchanged(
         earlier.where(Message.direction == "outbound", Message.channel_message_id.is_not(None))
     )
     return inbound, outbound
+
+
+async def last_inbound_at(session: AsyncSession, conversation_id: int) -> datetime | None:
+    """When the customer last wrote in the conversation (a reply window runs from it)."""
+    return await session.scalar(
+        select(func.max(Message.created_at)).where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "inbound",
+            Message.kind == "message",
+        )
+    )

@@ -47,6 +47,12 @@ class MessageOut(BaseModel):
     channel_message_id: str | None
     delivery_status: str | None
     delivery_error: str | None
+    delivery_reason: str | None = Field(
+        None,
+        description="Why a failed message was not delivered: invalid_recipient, blocked, "
+        "outside_window (the channel's reply window closed), rate_limited, opted_out, "
+        "auth_failed, rejected or provider_unavailable.",
+    )
     meta: dict[str, Any]
     created_at: datetime
     attachments: list[AttachmentOut] = []
@@ -64,6 +70,9 @@ class ConversationOut(BaseModel):
     assignee_id: RowId | None
     team_id: RowId | None
     custom_fields: dict[str, Any]
+    ticket_form_id: RowId | None = Field(
+        default=None, description="The ticket form whose fields it shows (docs/ticket-forms.md)."
+    )
     channel_thread_id: str | None
     snoozed_until: datetime | None
     created_at: datetime
@@ -90,9 +99,14 @@ class ConversationCreate(BaseModel):
     subject: Text = Field(default="", max_length=500)
     priority: Priority = "normal"
     tags: list[TagName] = Field(default=[], max_length=50)
-    custom_fields: JsonObject = Field(default={})
+    custom_fields: JsonObject = Field(
+        default={}, description="Keys must be conversation attribute definitions."
+    )
     assignee_id: RowId | None = None
     team_id: RowId | None = None
+    ticket_form_id: RowId | None = Field(
+        default=None, description="A ticket form to apply; without it, the inbox's form."
+    )
 
     _tags = field_validator("tags")(_clean_tags)
 
@@ -107,7 +121,11 @@ class ConversationUpdate(BaseModel):
     assignee_id: RowId | None = Field(default=None, description="null unassigns.")
     team_id: RowId | None = Field(default=None, description="null removes the team.")
     tags: list[TagName] | None = Field(default=None, max_length=50)
-    custom_fields: JsonObject | None = None
+    custom_fields: JsonObject | None = Field(
+        default=None,
+        description="Merged into the current values, each checked against its conversation "
+        "attribute definition (422 on `custom_fields.<key>`); a key set to null is removed.",
+    )
 
     _tags = field_validator("tags")(_clean_tags)
 

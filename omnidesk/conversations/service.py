@@ -11,7 +11,7 @@ import hashlib
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from fnmatch import fnmatch
 from typing import Any
 
@@ -19,11 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
+from omnidesk.categorisation import service as categorisation
+from omnidesk.channels import registry
 from omnidesk.channels.base import Departure, Inbound
 from omnidesk.contacts import service as contacts
 from omnidesk.contacts.models import Contact
+from omnidesk.conversations import fields as conversation_fields
 from omnidesk.conversations import mail_threads
 from omnidesk.conversations import repository as repo
+from omnidesk.conversations.audience import of as _visibility
 from omnidesk.conversations.events import CONTACT_LEFT, MESSAGE_RECEIVED, NOTE_MENTIONED
 from omnidesk.conversations.models import Attachment, Conversation, Message
 from omnidesk.conversations.schemas import (
@@ -35,6 +39,8 @@ from omnidesk.conversations.schemas import (
     MessageOut,
 )
 from omnidesk.events import service as events
+from omnidesk.forms import repository as forms_repo
+from omnidesk.forms.models import TicketForm
 from omnidesk.inboxes import repository as inboxes_repo
 from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs import outbox, timers
@@ -44,6 +50,7 @@ from omnidesk.kit.db import serialises_writers
 from omnidesk.kit.errors import (
     NotFound,
     OmnideskError,
+    OutsideReplyWindow,
     PayloadTooLarge,
     UnsupportedMediaType,
     ValidationFailed,
@@ -55,17 +62,6 @@ from omnidesk.sla import service as sla
 
 DELIVER_JOB = "channel.deliver"
 WAKE_JOB = "conversation.wake"
-
-
-def _visibility(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "account_id": conversation.account_id,
-        "audience": "conversation",
-        "conversation_id": conversation.id,
-        "contact_id": conversation.contact_id,
-        "assignee_id": conversation.assignee_id,
-        "team_id": conversation.team_id,
-    }
 
 
 def message_out(message: Message, attachments: list[Attachment] | None = None) -> MessageOut:
@@ -207,6 +203,7 @@ async def receive_inbound_many(
     for p, message, conversation in created:
         payload = await _announce(session, clock, p, message, conversation, storage)
         outcomes[p.index] = ReceiveResult(message, conversation, True, payload["message"])
+    await categorisation.categorise_received(session, clock, [(m, c) for _, m, c in created])
     if duplicates:  # already received: answered with the stored message, in one query
         of = await repo.get_many(session, {message.conversation_id for _, message in duplicates})
         for index, message in duplicates:
@@ -391,6 +388,16 @@ async def _announce(
     if conversation.status in ("resolved", "snoozed", "pending"):
         await _set_status(session, clock, conversation, "open", actor_user_id=None)
     await sla.customer_wrote(session, clock, conversation)
+    if p.item.inbound.consent is not None:  # SMS STOP / START: kept on the sender's handle
+        await contacts.record_consent(
+            session,
+            clock,
+            account_id=message.account_id,
+            kind=p.kind,
+            value=p.value,
+            consent=p.item.inbound.consent,
+            source=p.inbox.channel_type,
+        )
     payload = message_payload(message, stored)
     await events.record(
         session,
@@ -445,6 +452,11 @@ async def _open_conversation(
         data=conversation_payload(conversation, []),
         **_visibility(conversation),
     )
+    form = await forms_repo.form_for_inbox(session, inbox.id)
+    if form is not None:
+        await conversation_fields.apply_form(
+            session, clock, conversation, form, actor_user_id=None, opening=True
+        )
     await sla.conversation_opened(session, clock, conversation)
     return conversation
 
@@ -479,6 +491,10 @@ async def create_conversation(
     if data.inbox_id is not None and await _inbox(session, principal, data.inbox_id) is None:
         raise NotFound("inbox")
     await _check_assignment(session, principal, data.assignee_id, data.team_id)
+    custom_fields = conversation_fields.merged(
+        {}, await conversation_fields.checked(session, principal.account_id, data.custom_fields)
+    )
+    form = await _form_for_new(session, principal, data)
     now = clock.now()
     conversation = Conversation(
         account_id=principal.account_id,
@@ -489,7 +505,7 @@ async def create_conversation(
         priority=data.priority,
         assignee_id=data.assignee_id,
         team_id=data.team_id,
-        custom_fields=data.custom_fields,
+        custom_fields=custom_fields,
         created_at=now,
         updated_at=now,
         last_activity_at=now,
@@ -505,8 +521,26 @@ async def create_conversation(
         data=conversation_payload(conversation, data.tags),
         **_visibility(conversation),
     )
+    if form is not None:
+        await conversation_fields.apply_form(
+            session, clock, conversation, form, actor_user_id=principal.user_id, opening=True
+        )
     await sla.conversation_opened(session, clock, conversation)
     return conversation
+
+
+async def _form_for_new(
+    session: AsyncSession, principal: Principal, data: ConversationCreate
+) -> TicketForm | None:
+    """The form the agent chose, else the inbox's."""
+    if data.ticket_form_id is not None:
+        form = await forms_repo.get_form(session, principal.account_id, data.ticket_form_id)
+        if form is None:
+            raise NotFound("ticket form", field="ticket_form_id")
+        return form
+    if data.inbox_id is None:
+        return None
+    return await forms_repo.form_for_inbox(session, data.inbox_id)
 
 
 async def _inbox(session: AsyncSession, principal: Principal, inbox_id: int) -> Inbox | None:
@@ -567,8 +601,13 @@ async def update_conversation(
     if "priority" in changes:
         await sla.reevaluate(session, clock, conversation)
     if "custom_fields" in fields and data.custom_fields is not None:
-        changes["custom_fields"] = {"from": conversation.custom_fields, "to": data.custom_fields}
-        conversation.custom_fields = data.custom_fields
+        cleaned = await conversation_fields.checked(
+            session, principal.account_id, data.custom_fields
+        )
+        values = conversation_fields.merged(conversation.custom_fields, cleaned)
+        if values != conversation.custom_fields:
+            changes["custom_fields"] = {"from": conversation.custom_fields, "to": values}
+            conversation.custom_fields = values
     if "tags" in fields and data.tags is not None:
         current = (await repo.tags_of(session, [conversation.id]))[conversation.id]
         if current != data.tags:
@@ -622,6 +661,9 @@ async def _set_status(
     previous = conversation.status
     if status == previous and status != "snoozed":
         return
+    if status in conversation_fields.RESOLVING and actor_user_id is not None:
+        # Agents fill in the required fields; the system (out of hours…) may resolve anyway.
+        await conversation_fields.check_resolvable(session, conversation)
     if previous == "snoozed" and status != "snoozed":
         conversation.snoozed_until = None
         await timers.cancel(session, key=f"conversation.wake:{conversation.id}")
@@ -680,8 +722,15 @@ async def post_message(
     principal: Principal,
     conversation_id: int,
     data: MessageCreate,
+    *,
+    template: dict[str, Any] | None = None,
 ) -> tuple[Message, list[Attachment]]:
-    """An agent's reply (sent through the conversation's inbox) or internal note."""
+    """An agent's reply (sent through the conversation's inbox) or internal note.
+
+    A ``template`` (a channel's pre-approved message, already rendered into ``data.body``)
+    is kept in the message's metadata for the channel, and may go out when the channel's
+    reply window has closed; free text may not.
+    """
     conversation = await get_conversation(session, principal, conversation_id)
     attachments = list(await repo.unattached(session, principal.account_id, data.attachment_ids))
     if len(attachments) != len(set(data.attachment_ids)):
@@ -692,6 +741,10 @@ async def post_message(
             field="private",
         )
     meta = await _composed(session, principal, conversation, data)
+    if template is not None:
+        meta["template"] = template
+    elif not data.private:
+        await _check_reply_window(session, clock, conversation)
     body, body_html = data.body, None
     if data.html is not None and not data.private:
         body_html = markup.sanitise(data.html)
@@ -769,6 +822,44 @@ async def _composed(
             raise NotFound("user", field="mentions")
         meta["mentions"] = wanted
     return meta
+
+
+async def _check_reply_window(
+    session: AsyncSession, clock: Clock, conversation: Conversation
+) -> None:
+    """Refuse free text once the channel's reply window (hours after the customer's last
+    message) has closed: the composer shows why, and offers the channel's templates."""
+    inbox = await _inbox_of(session, conversation)
+    try:
+        adapter = registry.get_adapter_class(inbox.channel_type) if inbox else None
+    except ValidationFailed:
+        return  # its plugin was uninstalled: the delivery job says so
+    if adapter is None:
+        return
+    # A channel whose window depends on the inbox (Messenger's HUMAN_AGENT tag) says so.
+    window_for = getattr(adapter, "reply_window_hours_for", None)
+    hours = (
+        window_for(inbox.config)
+        if callable(window_for) and inbox is not None
+        else adapter.capabilities.reply_window_hours
+    )
+    if not hours:
+        return
+    last = await repo.last_inbound_at(session, conversation.id)
+    if last is None or clock.now() - last >= timedelta(hours=hours):
+        since = "has not written yet" if last is None else f"last wrote {last:%Y-%m-%d %H:%M} UTC"
+        raise OutsideReplyWindow(
+            f"the customer {since}: free text can only be sent within {hours} hours of "
+            "their last message; send an approved template instead",
+            field="body",
+        )
+
+
+async def _inbox_of(session: AsyncSession, conversation: Conversation) -> Inbox | None:
+    if conversation.inbox_id is None:
+        return None
+    inbox = await session.get(Inbox, conversation.inbox_id)
+    return inbox if inbox is not None and inbox.account_id == conversation.account_id else None
 
 
 def _unique(addresses: list[str]) -> list[str]:
@@ -859,6 +950,7 @@ async def record_delivery(
     state: str,
     channel_message_id: str | None = None,
     error: str | None = None,
+    reason: str | None = None,
 ) -> Message | None:
     """The provider's word on an outbound message: sent, delivered, read or failed."""
     # Locked: a delivery job's "sent" and a reader's "read" may race; the later one must
@@ -873,6 +965,7 @@ async def record_delivery(
         return message
     message.delivery_status = state
     message.delivery_error = error if state == "failed" else None
+    message.delivery_reason = reason if state == "failed" else None
     if channel_message_id:
         message.channel_message_id = channel_message_id
     conversation = await repo.get_in_account(session, message.account_id, message.conversation_id)
@@ -881,10 +974,54 @@ async def record_delivery(
         session,
         type="message.delivery_updated",
         clock=clock,
-        data={"message_id": message.id, "state": state, "error": message.delivery_error},
+        data={
+            "message_id": message.id,
+            "state": state,
+            "error": message.delivery_error,
+            "reason": message.delivery_reason,
+        },
         **_visibility(conversation),
     )
     return message
+
+
+async def record_delivery_update(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    inbox_id: int,
+    channel_message_id: str,
+    state: str,
+    error: str | None = None,
+    reason: str | None = None,
+) -> Message | None:
+    """A provider's status callback: applied to our message it names in that inbox (None
+    when there is none, e.g. a message sent from the provider's own console)."""
+    message_id = await repo.outbound_message_id(session, inbox_id, channel_message_id)
+    if message_id is None:
+        return None
+    return await record_delivery(
+        session, clock, message_id=message_id, state=state, error=error, reason=reason
+    )
+
+
+async def record_read_until(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    inbox_id: int,
+    identity_kind: str,
+    identity_value: str,
+    until: datetime,
+) -> int:
+    """A read watermark: our messages to that customer in that inbox, sent until ``until``,
+    are read. Returns how many moved."""
+    ids = await repo.outbound_ids_read_until(
+        session, inbox_id, identity_kind, identity_value, until
+    )
+    for message_id in ids:
+        await record_delivery(session, clock, message_id=message_id, state="read")
+    return len(ids)
 
 
 # Attachments ----------------------------------------------------------------------------

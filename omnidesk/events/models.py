@@ -15,7 +15,11 @@ AUDIENCES = ("account", "supervisors", "conversation")
 
 class Event(IdMixin, Base):
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_account_id_id", "account_id", "id"),)
+    __table_args__ = (
+        Index("ix_events_account_id_id", "account_id", "id"),
+        # Reports read one kind of event over a period (analytics/repository.py).
+        Index("ix_events_account_id_type_created_at", "account_id", "type", "created_at"),
+    )
 
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("accounts.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(64))

@@ -18,6 +18,7 @@ import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from prometheus_client import Counter
@@ -116,7 +117,10 @@ class JobRunner:
             self.register(kind, handler)
         self._rng = random.Random(seed)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The attempts this runner is running (job id → attempt), whose leases it renews.
+        self._running: dict[int, int] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._renew_task: asyncio.Task[None] | None = None
         self._wakeup: asyncio.Event | None = None
         self._stopping = False
 
@@ -152,6 +156,7 @@ class JobRunner:
         self._wakeup = asyncio.Event()
         outbox.add_waker(self.wake)
         self._loop_task = asyncio.create_task(self._loop(), name="omnidesk-job-runner")
+        self._renew_task = asyncio.create_task(self._renew_loop(), name="omnidesk-job-leases")
         log.info("job_runner_started", kinds=sorted(self._registry))
 
     async def stop(self, timeout_s: float = 10.0) -> None:
@@ -174,6 +179,10 @@ class JobRunner:
             await asyncio.gather(*unfinished, return_exceptions=True)
             if unfinished:
                 log.warning("job_runner_abandoned", jobs=len(unfinished))
+        if self._renew_task is not None:
+            self._renew_task.cancel()
+            await asyncio.gather(self._renew_task, return_exceptions=True)
+            self._renew_task = None
         log.info("job_runner_stopped")
 
     def wake(self) -> None:
@@ -211,6 +220,29 @@ class JobRunner:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=pause)
 
+    async def renew_leases(self) -> int:
+        """Push back the lease of every attempt still running here; returns how many this
+        runner still owns. Without it, a handler slower than its lease (a provider that
+        takes its time) would be claimed again and run twice."""
+        if not self._running:
+            return 0
+        until = self.clock.now() + timedelta(seconds=self.settings.jobs.lease_s)
+        owned = 0
+        async with self.db.transaction() as session:
+            for job_id, attempt in sorted(self._running.items()):
+                owned += await repo.settle(session, job_id, attempt, locked_until=until)
+        return owned
+
+    async def _renew_loop(self) -> None:
+        # A third of the lease: two renewals may fail (a busy database) before it expires.
+        every = self.settings.jobs.lease_s / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.renew_leases()
+            except Exception:
+                log.exception("job_lease_renewal_failed", jobs=len(self._running))
+
     def _spawn(self, job: Job) -> None:
         task = asyncio.create_task(self._run(job), name=f"job-{job.id}-{job.kind}")
         self._tasks.add(task)
@@ -240,6 +272,8 @@ class JobRunner:
                 skip_locked=not self.db.is_sqlite,
             )
             for job in rows:
+                if job.id in self._running:
+                    continue  # ours, still running: its lease lapsed, the work did not
                 if job.status == "running" and job.attempts >= self.settings.jobs.max_attempts:
                     # Its worker died during the last attempt: do not try a poison job again.
                     await self._bury(session, job, "the lease expired during the last attempt")
@@ -256,6 +290,16 @@ class JobRunner:
         registration = self._registry[job.kind]
         attempt = job.attempts
         bound = log.bind(job_id=job.id, kind=job.kind, attempt=attempt)
+        self._running[job.id] = attempt
+        try:
+            await self._attempt(registration, job, attempt, bound)
+        finally:
+            if self._running.get(job.id) == attempt:
+                del self._running[job.id]
+
+    async def _attempt(
+        self, registration: _Registration, job: Job, attempt: int, bound: Any
+    ) -> None:
         try:
             async with self.db.transaction() as session:
                 await registration.handler(self._context(session), job)

@@ -48,6 +48,13 @@ class Unauthorized(OmnideskError):
     code = "unauthorized"
 
 
+class OutsideReplyWindow(OmnideskError):
+    """Free text on a channel whose reply window has closed (WhatsApp's 24 hours)."""
+
+    status_code = 422
+    code = "outside_window"
+
+
 class Forbidden(OmnideskError):
     status_code = 403
     code = "forbidden"

@@ -270,7 +270,12 @@ Capacity = Annotated[
 #: The generic API channel carries messages like chat does.
 #: Keys are work channels: the inbox's channel type (an installed channel with no capacity
 #: here would never be offered to anyone with the default profile).
-DEFAULT_CAPACITY = {"voice": 1, "webchat": 3, "email": 5, "api": 3}
+# Messaging channels (SMS, WhatsApp, Messenger, Instagram, Telegram) are chats a customer
+# answers at their own pace: as many at once as web chats. A channel a profile does not name
+# is never offered to its agents.
+DEFAULT_CAPACITY = {"voice": 1, "webchat": 3, "email": 5, "api": 3} | dict.fromkeys(
+    ("sms", "whatsapp", "messenger", "instagram", "telegram"), 3
+)
 
 
 class ProfileCreate(BaseModel):

@@ -81,6 +81,9 @@ def test_tables_without_json() -> None:
         (["c", "--calls", "100", "--aht", "180", "--agents", "-2"], "--agents"),
         (["b", "--erlangs", "-1", "--lines", "3"], "--erlangs"),
         (["b", "--erlangs", "1"], "--lines"),
+        (["forecast"], "--account"),
+        (["forecast", "--account", "1"], "--from"),
+        (["forecast", "--account", "1", "--from", "2026-01-05", "--to", "soon"], "--to"),
     ],
 )
 def test_bad_input_exits_2_naming_the_field(args: list[str], field: str) -> None:

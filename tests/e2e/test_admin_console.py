@@ -226,7 +226,11 @@ async def test_admin_adds_a_skill_and_a_queue_and_the_next_chat_routes_there(
         "Business hours": "business hours",
         "Away reasons": "away reason",
         "Canned responses": "canned response",
+        "Macros": "macro",
+        "Automation rules": "automation rule",
         "Custom attributes": "custom attribute",
+        "Ticket forms": "ticket form",
+        "Auto-categorisation": "categorisation rule",
         "API tokens": "API token",
     }
     for section, noun in others.items():
@@ -236,7 +240,8 @@ async def test_admin_adds_a_skill_and_a_queue_and_the_next_chat_routes_there(
         await no_serious_violations(page, f"the {section.lower()} (dark)")
     await _section(page, "Background jobs", "Background jobs")
     await no_serious_violations(page, "the background jobs (dark)")
-    for channel in ("webchat", "email"):  # each channel's own settings
+    # Each channel's own settings (Messenger and Instagram: tests/e2e/test_meta_inboxes.py).
+    for channel in ("webchat", "email", "telegram", "sms", "whatsapp"):
         await _section(page, "Inboxes", "Inboxes")
         await page.get_by_role("button", name="New inbox").click()
         await page.get_by_label("Channel").select_option(channel)

@@ -56,10 +56,33 @@ BODIES: dict[str, Any] = {
     "PATCH /api/v1/canned-responses/{canned_response_id}": {"title": "x"},
     "POST /api/v1/conversations/{conversation_id}/viewing": {"viewing": True},
     "PATCH /api/v1/sla/policies/{policy_id}": {"name": "x"},
+    "PATCH /api/v1/ticket-forms/{form_id}": {"name": "x"},
+    "POST /api/v1/conversations/{conversation_id}/ticket-form": {"form_id": "{form_id}"},
+    "PATCH /api/v1/category-rules/{category_rule_id}": {"name": "x"},
+    "PATCH /api/v1/automation/rules/{rule_id}": {"name": "x"},
+    "PATCH /api/v1/automation/macros/{macro_id}": {"name": "x"},
+    "POST /api/v1/conversations/{conversation_id}/templates": {"name": "x", "language": "en"},
+    "POST /api/v1/conversations/{conversation_id}/templates/preview": {
+        "name": "x",
+        "language": "en",
+    },
+}
+
+#: Where one path parameter name means another kind of row: the automation rule, not the
+#: routing rule, behind ``{rule_id}`` under /automation.
+PATH_IDS: dict[str, dict[str, str]] = {
+    "/api/v1/automation/rules/": {"rule_id": "automation_rule_id"},
 }
 
 
-async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant) -> dict[str, int]:
+#: Reports need a period: one around now, when the victim's rows were made.
+REPORT_PERIOD = {
+    "from": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+    "to": (datetime.now(UTC) + timedelta(days=1)).isoformat(),
+}
+
+
+async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant) -> dict[str, Any]:
     h = victim.headers
 
     async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -143,6 +166,10 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
             "targets": {"normal": {"first_response_s": 3600}},
         },
     )
+    form = await post("/api/v1/ticket-forms", {"name": f"{MARKER} form", "tags": ["secret"]})
+    category_rule = await post(
+        "/api/v1/category-rules", {"name": f"{MARKER} rule", "keywords": [MARKER], "tag": "x"}
+    )
     async with db.transaction() as session:
         item = WorkItem(
             account_id=victim.account_id,
@@ -178,6 +205,8 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         "team_id": team["id"],
         "token_id": token["id"],
         "inbox_id": inbox["id"],
+        # Provider webhooks name the inbox's channel type beside its id.
+        "channel_type": "api",
         "company_id": company["id"],
         "contact_id": contact["id"],
         "other_contact_id": other_contact["id"],
@@ -186,6 +215,8 @@ async def _victim_world(client: httpx.AsyncClient, db: Database, victim: Tenant)
         "conversation_id": conversation["id"],
         "canned_response_id": canned["id"],
         "policy_id": policy["id"],
+        "form_id": form["id"],
+        "category_rule_id": category_rule["id"],
         "attachment_id": upload.json()["id"],
         "job_id": job_id,
         "identity_id": contact_identities["identities"][0]["id"],
@@ -249,7 +280,27 @@ async def _victim_routing(
     await send(
         "PUT", f"{api}/agents/{agent_id}/presence", {"presence": "away", "reason_id": reason["id"]}
     )
+    automation_rule = await send(
+        "POST",
+        "/api/v1/automation/rules",
+        {
+            "name": f"{MARKER} automation",
+            "triggers": ["conversation.created"],
+            "actions": [{"type": "add_tags", "tags": ["vip"]}],
+        },
+    )
+    macro = await send(
+        "POST",
+        "/api/v1/automation/macros",
+        {
+            "scope": "account",
+            "name": f"{MARKER} macro",
+            "actions": [{"type": "add_tags", "tags": ["vip"]}],
+        },
+    )
     return {
+        "automation_rule_id": automation_rule["id"],
+        "macro_id": macro["id"],
         "business_hours_id": hours["id"],
         "skill_id": skill["id"],
         "profile_id": profile["id"],
@@ -259,7 +310,7 @@ async def _victim_routing(
     }
 
 
-def _fill(value: Any, ids: dict[str, int]) -> Any:
+def _fill(value: Any, ids: dict[str, Any]) -> Any:
     if isinstance(value, str) and re.fullmatch(r"\{(\w+)\}", value):
         return ids[value[1:-1]]
     if isinstance(value, dict):
@@ -287,7 +338,8 @@ async def test_another_accounts_ids_never_answer_with_data(
             continue
         missing = [p for p in params if p not in ids]
         assert not missing, f"{method} {path}: teach this suite to make {missing}"
-        url = path.format(**ids)
+        named = next((v for k, v in PATH_IDS.items() if path.startswith(k)), {})
+        url = path.format(**{**ids, **{param: ids[kind] for param, kind in named.items()}})
         body = _fill(BODIES.get(f"{method} {path}"), ids)
         response = await client.request(method, url, json=body, headers=other_tenant.headers)
         if path.startswith("/widget/"):
@@ -299,6 +351,13 @@ async def test_another_accounts_ids_never_answer_with_data(
                 path,
                 response.status_code,
             )
+            assert MARKER not in response.text
+            continue
+        if path.startswith("/api/v1/webhooks/"):
+            # Providers' webhooks are public and signed by the provider (tests/channels): an
+            # account's token proves nothing there; the unsigned call is refused, or has no
+            # handshake to answer.
+            assert response.status_code in (403, 405), (method, path, response.status_code)
             assert MARKER not in response.text
             continue
         assert response.status_code in (403, 404), (
@@ -321,7 +380,8 @@ async def test_lists_never_show_another_accounts_rows(
     for method, path in _operations(app):
         if method != "GET" or "{" in path:
             continue
-        response = await client.get(path, headers=other_tenant.headers)
+        params = REPORT_PERIOD if path.startswith("/api/v1/reports/") else None
+        response = await client.get(path, params=params, headers=other_tenant.headers)
         assert response.status_code == 200, (path, response.text)
         assert MARKER not in response.text, path
         listed += 1

@@ -486,3 +486,59 @@ def test_a_kind_is_registered_once(db: Database, settings: Settings) -> None:
     runner.register("test.work", Recorder())
     with pytest.raises(ValueError, match="already registered"):
         runner.register("test.work", Recorder())
+
+
+async def test_a_running_handler_keeps_its_lease_and_runs_once(
+    db: Database, second_db: Database, settings: Settings, frozen: FrozenClock
+) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+    runs: list[int] = []
+
+    async def slow(ctx: JobContext, job: Job) -> None:
+        runs.append(job.attempts)
+        entered.set()
+        await release.wait()  # a provider that takes longer than the lease
+
+    worker = JobRunner(db, settings, frozen)
+    worker.register("test.work", slow)
+    other = JobRunner(second_db, settings, frozen)
+    other.register("test.work", slow)
+    job_id = await add_job(db, frozen, "a")
+
+    first = asyncio.create_task(worker.run_once())
+    await asyncio.wait_for(entered.wait(), 5)
+    for _ in range(3):  # three leases long, renewed as the running runner does
+        frozen.advance(settings.jobs.lease_s - 1)
+        assert await worker.renew_leases() == 1
+        frozen.advance(2)
+        assert await other.run_once() == 0
+        assert await worker.run_once() == 0  # nor does the runner itself start it again
+    release.set()
+    await first
+
+    job = await _job(db, job_id)
+    assert (job.status, job.attempts, runs) == ("done", 1, [1])
+    assert await worker.renew_leases() == 0  # nothing left to renew
+
+
+async def test_a_renewal_does_not_win_back_a_job_taken_over(
+    db: Database, second_db: Database, settings: Settings, frozen: FrozenClock
+) -> None:
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(ctx: JobContext, job: Job) -> None:
+        entered.set()
+        await release.wait()
+
+    stuck = JobRunner(db, settings, frozen)
+    stuck.register("test.work", slow)
+    rescuer = make_runner(second_db, settings, frozen, Recorder())
+    job_id = await add_job(db, frozen, "a")
+    first = asyncio.create_task(stuck.run_once())
+    await asyncio.wait_for(entered.wait(), 5)
+    frozen.advance(settings.jobs.lease_s + 1)  # its renewals failed meanwhile
+    assert await rescuer.run_once() == 1
+    assert await stuck.renew_leases() == 0  # attempt 1 is not the job's attempt any more
+    release.set()
+    await first
+    assert (await _job(db, job_id)).attempts == 2

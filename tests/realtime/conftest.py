@@ -30,7 +30,9 @@ from omnidesk.realtime.hub import Hub
 from omnidesk.settings import Settings
 from tests.conftest import Tenant, make_tenant
 
-TIMEOUT_S = 5.0
+#: How long a test waits for what must come (a frame, an answer) before failing: generous,
+#: because both suites share the machine's cores; waits for silence are short and explicit.
+TIMEOUT_S = 20.0
 
 
 @dataclass
@@ -116,7 +118,9 @@ async def server(live_settings: Settings) -> AsyncIterator[LiveServer]:
 
 @pytest.fixture
 async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as http:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, trust_env=False, timeout=TIMEOUT_S
+    ) as http:
         yield http
 
 

@@ -20,8 +20,8 @@ from omnidesk.realtime.broker import (
 )
 from omnidesk.realtime.fanout import Fanout
 from omnidesk.realtime.hub import Hub
+from tests.realtime.conftest import TIMEOUT_S
 
-TIMEOUT_S = 5.0
 ACCOUNT = 1
 ANN, BOB, CAT, SUE, ADA = 10, 11, 12, 2, 1  # Ann, Bob and Cat are agents
 TIER1, TIER2 = 5, 6

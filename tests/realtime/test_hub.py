@@ -8,8 +8,7 @@ from omnidesk.events.models import Event
 from omnidesk.realtime.backends import MemoryBroker
 from omnidesk.realtime.broker import EventDict
 from omnidesk.realtime.hub import Hub
-
-TIMEOUT_S = 5.0
+from tests.realtime.conftest import TIMEOUT_S
 
 
 def event(event_id: int, account_id: int = 1) -> Event:

@@ -11,8 +11,7 @@ from redis.asyncio import Redis
 
 from omnidesk.realtime.backends import RedisBroker
 from omnidesk.realtime.broker import BrokerUnavailable
-
-TIMEOUT_S = 5.0
+from tests.realtime.conftest import TIMEOUT_S
 
 
 @pytest.fixture

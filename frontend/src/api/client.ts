@@ -37,6 +37,8 @@ export interface ApiErrorBody {
   code: string;
   message: string;
   field?: string | null;
+  /** More about some errors (`required_fields_missing`: `{missing: [keys]}`). */
+  details?: unknown;
 }
 
 export class ApiError extends Error {
@@ -84,6 +86,7 @@ export async function ok<T>(
       code: body.code ?? "http_" + String(response.status),
       message: body.message ?? response.statusText,
       field: body.field ?? null,
+      details: body.details,
     });
   }
   return data as T;

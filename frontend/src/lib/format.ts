@@ -44,9 +44,27 @@ export function describeEvent(type: string, data: Record<string, unknown>): stri
       return `SLA: ${targetLabel(data["kind"])} breached`;
     case "note.mentioned":
       return "Mentioned in a note";
+    case "conversation.form_applied":
+      return "Ticket form applied";
+    case "conversation.categorised":
+      return categorised(data);
     default:
       return null;
   }
+}
+
+/** `Categorised: billing, category = Billing` (what was applied), or what was suggested. */
+function categorised(data: Record<string, unknown>): string {
+  const applied = (data["applied"] ?? {}) as { tags?: string[]; custom_fields?: Record<string, unknown> };
+  const parts = [
+    ...(applied.tags ?? []),
+    ...Object.entries(applied.custom_fields ?? {}).map(([k, v]) => `${k} = ${String(v)}`),
+  ];
+  if (parts.length) return `Categorised: ${parts.join(", ")}`;
+  const suggested = ((data["suggestions"] ?? []) as { tag?: string | null; field_key?: string | null }[])
+    .map((s) => s.tag ?? s.field_key)
+    .filter(Boolean);
+  return `Suggested: ${suggested.join(", ")}`;
 }
 
 const TARGETS: Record<string, string> = {
@@ -79,4 +97,24 @@ export function slaBadge(
   const minutes = Math.max(0, Math.ceil(due.remaining_s / 60));
   const left = minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h`;
   return { state: "warning", text: `${targetLabel(due.kind)} in ${left}` };
+}
+
+/** Why a provider did not deliver a message, in the agent's words (see docs/channels/webhooks.md). */
+const FAILURE_REASONS: Record<string, string> = {
+  invalid_recipient: "the number or account cannot receive messages",
+  blocked: "the customer or the provider blocked it",
+  outside_window: "the reply window closed; send an approved template",
+  opted_out: "the customer opted out (STOP)",
+  rejected: "the provider refused its content",
+  auth_failed: "the inbox's credentials were refused; ask an admin",
+  rate_limited: "the provider is limiting us; it will be retried",
+  provider_unavailable: "the provider did not answer; it will be retried",
+};
+
+/** A message's delivery as the timeline shows it: "read", or "not delivered: <why>". */
+export function deliveryText(status: string | null, reason?: string | null): string {
+  if (!status) return "";
+  if (status !== "failed") return status;
+  const why = reason ? FAILURE_REASONS[reason] : undefined;
+  return why ? `not delivered: ${why}` : "not delivered";
 }

@@ -14,12 +14,16 @@ export type Hours = Schemas["BusinessHoursOut"];
 export type AwayReasonRow = Schemas["AwayReasonOut"];
 export type Canned = Schemas["CannedResponseOut"];
 export type Attribute = Schemas["AttributeDefinitionOut"];
+export type TicketFormRow = Schemas["TicketFormOut"];
+export type CategoryRuleRow = Schemas["CategoryRuleOut"];
 export type Token = Schemas["ApiTokenOut"] & { token?: string };
 export type Job = Schemas["JobOut"];
 export type SlaPolicy = Schemas["SlaPolicyOut"];
 export type AgentRouting = Schemas["AgentOut"];
 export type CheckReport = Schemas["InboxCheckReport"];
 export type Embed = Schemas["EmbedOut"];
+export type Macro = Schemas["MacroOut"];
+export type AutomationRule = Schemas["AutomationRuleOut"];
 
 // The forms build bodies from their fields; the server checks them (and says which field).
 type Body = any;
@@ -128,6 +132,26 @@ export const slaPolicies = createCollection<SlaPolicy>({
   },
 });
 
+export const macros = createCollection<Macro>({
+  list: () => ok(api.GET("/api/v1/automation/macros")),
+  create: (body) => ok(api.POST("/api/v1/automation/macros", { body: body as Body })),
+  update: (item, body) =>
+    ok(api.PATCH("/api/v1/automation/macros/{macro_id}", { params: { path: { macro_id: item.id } }, body: body as Body })),
+  remove: async (item) => {
+    await ok(api.DELETE("/api/v1/automation/macros/{macro_id}", { params: { path: { macro_id: item.id } } }));
+  },
+});
+
+export const automationRules = createCollection<AutomationRule>({
+  list: () => ok(api.GET("/api/v1/automation/rules")),
+  create: (body) => ok(api.POST("/api/v1/automation/rules", { body: body as Body })),
+  update: (item, body) =>
+    ok(api.PATCH("/api/v1/automation/rules/{rule_id}", { params: { path: { rule_id: item.id } }, body: body as Body })),
+  remove: async (item) => {
+    await ok(api.DELETE("/api/v1/automation/rules/{rule_id}", { params: { path: { rule_id: item.id } } }));
+  },
+});
+
 export const awayReasons = createCollection<AwayReasonRow>({
   list: () => ok(api.GET("/api/v1/routing/away-reasons")),
   create: (body) => ok(api.POST("/api/v1/routing/away-reasons", { body: body as Body })),
@@ -172,6 +196,33 @@ export const attributes = createCollection<Attribute>({
   },
 });
 
+export const ticketForms = createCollection<TicketFormRow>({
+  list: () => ok(api.GET("/api/v1/ticket-forms")),
+  create: (body) => ok(api.POST("/api/v1/ticket-forms", { body: body as Body })),
+  update: (item, body) =>
+    ok(api.PATCH("/api/v1/ticket-forms/{form_id}", { params: { path: { form_id: item.id } }, body: body as Body })),
+  remove: async (item) => {
+    await ok(api.DELETE("/api/v1/ticket-forms/{form_id}", { params: { path: { form_id: item.id } } }));
+  },
+});
+
+export const categoryRules = createCollection<CategoryRuleRow>({
+  list: () => ok(api.GET("/api/v1/category-rules")),
+  create: (body) => ok(api.POST("/api/v1/category-rules", { body: body as Body })),
+  update: (item, body) =>
+    ok(
+      api.PATCH("/api/v1/category-rules/{category_rule_id}", {
+        params: { path: { category_rule_id: item.id } },
+        body: body as Body,
+      }),
+    ),
+  remove: async (item) => {
+    await ok(
+      api.DELETE("/api/v1/category-rules/{category_rule_id}", { params: { path: { category_rule_id: item.id } } }),
+    );
+  },
+});
+
 export const tokens = createCollection<Token>({
   list: () => ok(api.GET("/api/v1/api-tokens")),
   create: (body) => ok(api.POST("/api/v1/api-tokens", { body: body as Body })),
@@ -195,8 +246,20 @@ export function checkInbox(inboxId: number): Promise<CheckReport> {
   return ok(api.POST("/api/v1/inboxes/{inbox_id}/check", { params: { path: { inbox_id: inboxId } } }));
 }
 
+/** A WhatsApp inbox's message templates fetched again from Meta. */
+export function syncTemplates(inboxId: number): Promise<Schemas["TemplateSyncOut"]> {
+  return ok(api.POST("/api/v1/inboxes/{inbox_id}/templates/sync", { params: { path: { inbox_id: inboxId } } }));
+}
+
 export function rotateSecret(inboxId: number): Promise<InboxRow> {
   return ok(api.POST("/api/v1/inboxes/{inbox_id}/rotate-secret", { params: { path: { inbox_id: inboxId } } }));
+}
+
+export type TelegramRegistration = Schemas["TelegramRegistration"];
+
+/** Point a Telegram bot's updates at its inbox (setWebhook); the bot's @username comes back. */
+export function registerTelegram(inboxId: number): Promise<TelegramRegistration> {
+  return ok(api.POST("/api/v1/inboxes/{inbox_id}/telegram/register", { params: { path: { inbox_id: inboxId } } }));
 }
 
 export function embedOf(inboxId: number): Promise<Embed> {

@@ -183,6 +183,23 @@ const refreshOpen = coalesce(async (_: null) => {
   }
 });
 
+/** The macros this agent may run (shared with the account, their teams, or their own). */
+export async function listMacros(): Promise<Schemas["MacroOut"][]> {
+  return ok(api.GET("/api/v1/automation/macros"));
+}
+
+/** Run a macro's actions on the open conversation as this agent, then show the outcome. */
+export async function applyMacro(macroId: number): Promise<void> {
+  const id = current.id;
+  if (id === null) return;
+  await ok(
+    api.POST("/api/v1/conversations/{conversation_id}/macros/{macro_id}/apply", {
+      params: { path: { conversation_id: id, macro_id: macroId } },
+    }),
+  );
+  await refreshCurrent();
+}
+
 export async function allMessages(id: number): Promise<Message[]> {
   const out: Message[] = [];
   let cursor: string | undefined;
@@ -227,6 +244,17 @@ export async function sendMessage(
     }),
   );
   await refreshCurrent();
+}
+
+/** Reply with a channel's approved template (WhatsApp, also after its 24-hour window). */
+export async function sendTemplate(conversationId: number, choice: Schemas["TemplateChoice"]): Promise<void> {
+  await ok(
+    api.POST("/api/v1/conversations/{conversation_id}/templates", {
+      params: { path: { conversation_id: conversationId } },
+      body: choice,
+    }),
+  );
+  if (current.id === conversationId) await refreshCurrent();
 }
 
 // Read receipts and typing (web chat: the visitor sees them) -------------------------------

@@ -3,7 +3,6 @@ and implicit TLS with a login) and a private dovecot."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ from aiosmtpd.smtp import SMTP
 from omnidesk.channels.base import AdapterContext
 from omnidesk.channels.email.adapter import EmailChannel
 from tests.channels.api.receiver import free_port
-from tests.channels.email.conftest import SmtpSink, make_email_inbox, tls_sink
+from tests.channels.email.conftest import SmtpSink, close_sessions, make_email_inbox, tls_sink
 from tests.channels.email.dovecot import PASSWORD, USER, Dovecot
 from tests.channels.email.tls import self_signed
 from tests.conftest import Tenant
@@ -146,11 +145,8 @@ async def test_tls_and_the_login_are_checked_like_a_send(tmp_path: Path) -> None
             assert sink.mails == []
         finally:
             server.close()
-            for session in sessions:
-                if session.transport is not None:
-                    session.transport.close()
+            await close_sessions(sessions)
             await server.wait_closed()
-            await asyncio.sleep(0)
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
@@ -24,7 +23,14 @@ from omnidesk.kit.clock import FrozenClock
 from omnidesk.kit.db import Database
 from omnidesk.settings import Settings
 from tests.channels.api.receiver import free_port
-from tests.channels.email.conftest import SmtpSink, mail, make_email_inbox, smtp_send, tls_sink
+from tests.channels.email.conftest import (
+    SmtpSink,
+    close_sessions,
+    mail,
+    make_email_inbox,
+    smtp_send,
+    tls_sink,
+)
 from tests.channels.email.tls import self_signed
 from tests.conftest import Tenant
 
@@ -404,11 +410,8 @@ async def test_sending_with_starttls_or_tls_and_a_login(tmp_path: Path) -> None:
             assert "535" in str(failed.value)
         finally:
             server.close()
-            for session in sessions:
-                if session.transport is not None:
-                    session.transport.close()
+            await close_sessions(sessions)
             await server.wait_closed()
-            await asyncio.sleep(0)
 
 
 async def test_an_agents_attachments_go_with_the_reply(

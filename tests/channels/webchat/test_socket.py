@@ -45,7 +45,9 @@ async def server(request: pytest.FixtureRequest, settings: Settings) -> AsyncIte
 
 @pytest.fixture
 async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as http:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, trust_env=False, timeout=TIMEOUT_S
+    ) as http:
         yield http
 
 

@@ -6,6 +6,7 @@ import httpx
 
 from omnidesk.kit.clock import FrozenClock
 from omnidesk.kit.db import Database
+from omnidesk.routing.schemas import DEFAULT_CAPACITY
 from tests.conftest import Tenant, make_user
 from tests.routing.api.conftest import API, events_of, ok, refused
 
@@ -96,7 +97,11 @@ async def test_routing_profiles_and_the_default(
     profiles = ok(await client.get(f"{API}/profiles", headers=h))
     assert [
         (p["name"], p["is_default"], p["capacity"], p["exclusive_channels"]) for p in profiles
-    ] == [("Default", True, {"voice": 1, "webchat": 3, "email": 5, "api": 3}, ["voice"])]
+    ] == [("Default", True, DEFAULT_CAPACITY, ["voice"])]
+    # Every installed channel, chats three at a time, voice one and exclusive, email five.
+    assert DEFAULT_CAPACITY["voice"] == 1
+    assert DEFAULT_CAPACITY["email"] == 5
+    assert {DEFAULT_CAPACITY[c] for c in DEFAULT_CAPACITY if c not in ("voice", "email")} == {3}
     default_id = profiles[0]["id"]
     chat = ok(
         await client.post(

@@ -10,7 +10,7 @@ import pytest
 from omnidesk.kit.clock import FrozenClock
 from omnidesk.settings import Settings
 from tests.conftest import Tenant, make_tenant
-from tests.realtime.conftest import LiveServer, serve
+from tests.realtime.conftest import TIMEOUT_S, LiveServer, serve
 from tests.routing.live import Desk, routed
 
 
@@ -27,7 +27,9 @@ async def server(settings: Settings, frozen: FrozenClock) -> AsyncIterator[LiveS
 
 @pytest.fixture
 async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.base_url, trust_env=False) as http:
+    async with httpx.AsyncClient(
+        base_url=server.base_url, trust_env=False, timeout=TIMEOUT_S
+    ) as http:
         yield http
 
 

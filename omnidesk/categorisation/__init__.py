@@ -1,0 +1,1 @@
+"""Auto-categorisation of customers' messages behind a small interface (docs/ticket-forms.md)."""

@@ -1,0 +1,1 @@
+"""Instagram messaging: the Messenger Platform for an Instagram professional account."""

@@ -1,0 +1,1 @@
+"""Facebook Messenger, and the Messenger Platform code Instagram messaging shares."""

@@ -1,0 +1,1 @@
+"""The SMS/MMS channel through Twilio's Programmable Messaging."""

@@ -1,0 +1,1 @@
+"""The Telegram channel: a Bot API bot answering customers' private chats."""

@@ -1,0 +1,1 @@
+"""WhatsApp Business through Meta's Cloud API."""
