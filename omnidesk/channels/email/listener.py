@@ -141,13 +141,22 @@ class SmtpListener:
         if self._server is None:
             return
         self._server.close()
-        for protocol in list(self._sessions):
-            if protocol.transport is not None:
-                protocol.transport.close()
+        # A connection accepted just before the close reaches its protocol a turn later,
+        # so sessions are dropped until none is left: a session left open would outlive
+        # the loop that serves it.
+        for _ in range(5):
+            for protocol in list(self._sessions):
+                transport = protocol.transport
+                if isinstance(transport, asyncio.WriteTransport):
+                    transport.abort()
+                elif transport is not None:
+                    transport.close()
+            # Let the dropped sessions' handlers see their connection go.
+            for _ in range(3):
+                await asyncio.sleep(0)
+            if not self._sessions:
+                break
         await self._server.wait_closed()
-        # Let the closed sessions' handlers see their connection go.
-        for _ in range(3):
-            await asyncio.sleep(0)
         self._server = None
         log.info("email_listener_stopped")
 
