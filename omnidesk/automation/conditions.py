@@ -95,7 +95,7 @@ OPERATORS: dict[FieldType, frozenset[str]] = {
 }  # fmt: skip
 
 #: Operators that take no value.
-NO_VALUE_OPS = frozenset({"is_set", "is_empty", "within_business_hours"})
+NO_VALUE_OPS = frozenset({"is_set", "is_empty"})
 
 
 @dataclass(frozen=True)
@@ -174,8 +174,8 @@ class Facts:
     """What is known about one event, built by the caller once and evaluated by every rule.
 
     ``now`` read in ``zone`` gives ``time.hour`` and ``time.weekday`` (UTC without a zone);
-    ``business_hours`` is the injected predicate of ``within_business_hours`` (e.g. an
-    account's schedule): without it the operator is false.
+    ``business_hours(calendar_id, at)`` is the injected predicate of
+    ``within_business_hours`` (the account's calendars): without it the operator is false.
     """
 
     conversation: ConversationFacts = field(default_factory=ConversationFacts)
@@ -183,7 +183,7 @@ class Facts:
     contact: ContactFacts | None = None
     now: datetime | None = None
     zone: tzinfo | None = None
-    business_hours: Callable[[datetime], bool] | None = None
+    business_hours: Callable[[int, datetime], bool] | None = None
     #: Field name -> value as conditions see it (texts bounded, tags folded); filled once.
     values: dict[str, Any] = field(init=False, repr=False)
 
@@ -446,14 +446,36 @@ def _no_value_test(spec: FieldSpec, op: str) -> Test:
     name = spec.name
     if op == "is_set":
         return lambda f: not _is_empty(f.value(name))
-    if op == "is_empty":
-        return lambda f: _is_empty(f.value(name))
+    assert op == "is_empty", op
+    return lambda f: _is_empty(f.value(name))
 
-    def within(facts: Facts) -> bool:  # within_business_hours
-        now = facts.now
-        return now is not None and facts.business_hours is not None and facts.business_hours(now)
+
+def _within_test(value: Any, path: str) -> Test:
+    """``within_business_hours``: the value names one of the account's calendars (the
+    business hours of routing and SLA policies); whether it is the account's is checked
+    where rules are saved."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise _fail("within_business_hours takes the id of a business-hours calendar", path)
+
+    def within(facts: Facts) -> bool:
+        now, ask = facts.now, facts.business_hours
+        return now is not None and ask is not None and ask(value, now)
 
     return within
+
+
+def calendars_named(condition: Condition) -> list[tuple[str, int]]:
+    """The business-hours calendars a condition asks about, with the path of each."""
+    found: list[tuple[str, int]] = []
+
+    def walk(node: Condition) -> None:
+        if node.op == "within_business_hours":
+            found.append((f"{node.path}.value", int(node.value)))
+        for child in node.children:
+            walk(child)
+
+    walk(condition)
+    return found
 
 
 def _is_number(value: Any) -> bool:
@@ -509,6 +531,8 @@ def _value_test(spec: FieldSpec, op: str, value: Any, path: str) -> Test:
         return _tags_test(name, op, value, path)
     if kind == "language":
         return _language_test(name, op, value, path, spec)
+    if op == "within_business_hours":
+        return _within_test(value, path)
     get = _getter(name)
     if op == "matches":
         search = check_regex(value, path).search

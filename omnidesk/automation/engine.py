@@ -31,6 +31,7 @@ from omnidesk.accounts.principal import Principal
 from omnidesk.automation import actions as act
 from omnidesk.automation import conditions as cond
 from omnidesk.automation import repository as repo
+from omnidesk.automation import waits
 from omnidesk.automation.models import Rule, RuleRun
 from omnidesk.contacts import repository as contacts_repo
 from omnidesk.contacts.models import Identity
@@ -43,6 +44,9 @@ from omnidesk.jobs import outbox
 from omnidesk.jobs.models import Job
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import OmnideskError
+from omnidesk.routing import service as routing
+from omnidesk.routing.hours import HoursError, Schedule
+from omnidesk.routing.models import BusinessHours
 
 log = structlog.get_logger(__name__)
 
@@ -75,11 +79,9 @@ TRIGGERS: dict[str, str] = {
 #: see it within ``TRIGGER_CACHE_S``.
 TRIGGER_CACHE_S = 5.0
 _trigger_cache: dict[int, tuple[float, frozenset[str]]] = {}
-#: (account, trigger) -> (read at, the rules compiled, their index): like the triggers,
-#: compiled again when a rule is saved here, or after ``TRIGGER_CACHE_S``.
-_compiled: dict[
-    tuple[int, str], tuple[float, list[Compiled], cond.ConditionIndex, frozenset[str]]
-] = {}
+#: (account, trigger) -> (read at, the rules compiled): like the triggers, compiled again
+#: when a rule is saved here, or after ``TRIGGER_CACHE_S``.
+_compiled: dict[tuple[int, str], tuple[float, RuleSet]] = {}
 
 
 def forget(account_id: int | None = None) -> None:
@@ -161,9 +163,19 @@ class Compiled:
     rule: RuleInfo
     condition: cond.Condition
     actions: list[act.Action]
+    #: A time-based rule's wait (``automation.waits``); None acts at once.
+    wait: waits.Wait | None = None
 
 
-_RuleSet = tuple[float, list[Compiled], cond.ConditionIndex, frozenset[str]]
+@dataclass(frozen=True)
+class RuleSet:
+    """An account's enabled rules for one trigger: those acting at once (with their index)
+    and the time-based ones, and what their conditions need loaded."""
+
+    immediate: list[Compiled]
+    index: cond.ConditionIndex
+    waiting: list[Compiled]
+    needs: frozenset[str]
 
 
 def compile_rule(rule: Rule) -> Compiled:
@@ -171,22 +183,26 @@ def compile_rule(rule: Rule) -> Compiled:
         RuleInfo(rule.id, rule.once_per_conversation, rule.stop_processing),
         cond.compile(rule.conditions),
         act.compile_actions(rule.actions, allow_private=True),
+        waits.Wait.of(rule.wait),
     )
 
 
-async def _rules_for(
-    session: AsyncSession, account_id: int, trigger: str
-) -> tuple[list[Compiled], cond.ConditionIndex, frozenset[str]]:
+async def _rules_for(session: AsyncSession, account_id: int, trigger: str) -> RuleSet:
     cached = _compiled.get((account_id, trigger))
     now = time.monotonic()
     if cached is not None and now - cached[0] < TRIGGER_CACHE_S:
-        return cached[1], cached[2], cached[3]
+        return cached[1]
     rows = [r for r in await repo.list_rules(session, account_id) if r.enabled]
     compiled = [compile_rule(r) for r in rows if trigger in r.triggers]
-    conditions = [c.condition for c in compiled]
-    index, needs = cond.ConditionIndex(conditions), needs_of(conditions)
-    _compiled[(account_id, trigger)] = (now, compiled, index, needs)
-    return compiled, index, needs
+    immediate = [c for c in compiled if c.wait is None]
+    rules = RuleSet(
+        immediate,
+        cond.ConditionIndex([c.condition for c in immediate]),
+        [c for c in compiled if c.wait is not None],
+        needs_of([c.condition for c in compiled]),
+    )
+    _compiled[(account_id, trigger)] = (now, rules)
+    return rules
 
 
 # Facts -----------------------------------------------------------------------------------
@@ -204,21 +220,23 @@ def _zone(account: Account | None) -> tzinfo | None:
 
 #: What a set of rules reads beyond the conversation's row and the event, each costing a
 #: query: loaded only when some condition names it.
-ALL_NEEDS = frozenset({"tags", "channel", "contact", "zone"})
+ALL_NEEDS = frozenset({"tags", "channel", "contact", "zone", "calendars"})
 
 
 def needs_of(conditions: Sequence[cond.Condition]) -> frozenset[str]:
     fields: set[str] = set()
+    needs = set()
 
     def walk(node: cond.Condition) -> None:
         if node.field is not None:
             fields.add(node.field)
+        if node.op == "within_business_hours":
+            needs.add("calendars")
         for child in node.children:
             walk(child)
 
     for condition in conditions:
         walk(condition)
-    needs = set()
     if "conversation.tags" in fields:
         needs.add("tags")
     if "conversation.channel" in fields:
@@ -230,14 +248,30 @@ def needs_of(conditions: Sequence[cond.Condition]) -> frozenset[str]:
     return frozenset(needs)
 
 
+async def _calendars(session: AsyncSession, account_id: int) -> dict[int, Schedule]:
+    rows = await session.scalars(
+        select(BusinessHours).where(BusinessHours.account_id == account_id)
+    )
+    found: dict[int, Schedule] = {}
+    for row in rows:
+        try:
+            found[row.id] = routing.schedule_of(row)
+        except (HoursError, ValueError, KeyError):
+            continue  # not valid since: never open
+    return found
+
+
 async def facts_for(
     session: AsyncSession,
     conversation: Conversation,
     event: Event,
     needs: frozenset[str] = ALL_NEEDS,
+    *,
+    now: datetime | None = None,
 ) -> cond.Facts:
-    """The conversation as it is now, the event's message (if any) and instant; of the rest,
-    what ``needs`` names (a fact not loaded is unset)."""
+    """The conversation as it is now, the event's message (if any) and instant (or ``now``:
+    a time-based rule's wait ending); of the rest, what ``needs`` names (a fact not loaded
+    is unset)."""
     account_id = conversation.account_id
     tags: list[str] = []
     if "tags" in needs:
@@ -268,6 +302,14 @@ async def facts_for(
             language=meta.get("language") if isinstance(meta, dict) else None,
         )
     zone = _zone(await session.get(Account, account_id)) if "zone" in needs else None
+    business_hours = None
+    if "calendars" in needs:
+        calendars = await _calendars(session, account_id)
+
+        def business_hours(calendar_id: int, at: datetime) -> bool:
+            schedule = calendars.get(calendar_id)
+            return schedule is not None and schedule.is_open(at)
+
     return cond.Facts(
         conversation=cond.ConversationFacts(
             status=conversation.status,
@@ -289,8 +331,9 @@ async def facts_for(
         )
         if contact is not None
         else None,
-        now=event.created_at,
+        now=now or event.created_at,
         zone=zone,
+        business_hours=business_hours,
     )
 
 
@@ -312,8 +355,8 @@ async def run_event(
     event = await session.get(Event, event_id)
     if event is None or event.type not in TRIGGERS or event.conversation_id is None:
         return []
-    compiled, index, needs = await _rules_for(session, event.account_id, event.type)
-    if not compiled:
+    rules = await _rules_for(session, event.account_id, event.type)
+    if not rules.immediate and not rules.waiting:
         return []
     # One conversation's rules run one event at a time, so that "once per conversation" and
     # a concurrent job's rule runs are seen: SQLite serialises writers already; PostgreSQL
@@ -329,11 +372,15 @@ async def run_event(
     )
     if conversation is None:
         return []
-    facts = await facts_for(session, conversation, event, needs)
+    facts = await facts_for(session, conversation, event, rules.needs)
     depth, chain = _cause(event)
     runs: list[RuleRun] = []
-    for position in index.matching(facts):
-        item = compiled[position]
+    for item in rules.waiting:
+        stopped = await _decide_wait(session, clock, event, conversation, facts, item, depth, chain)
+        if stopped is not None:
+            runs.append(stopped)
+    for position in rules.index.matching(facts):
+        item = rules.immediate[position]
         rule = item.rule
         if await repo.get_run(session, rule.id, event.id) is not None:
             continue  # this job ran before (at least once): the rule has had its say
@@ -348,6 +395,114 @@ async def run_event(
         if rule.stop_processing and runs[-1].outcome == "done":
             break
     return runs
+
+
+async def _decide_wait(
+    session: AsyncSession,
+    clock: Clock,
+    event: Event,
+    conversation: Conversation,
+    facts: cond.Facts,
+    item: Compiled,
+    depth: int,
+    chain: list[int],
+) -> RuleRun | None:
+    """A time-based rule's trigger event: (re)start the conversation's wait when the
+    conditions match, stop it when they do not. An event the rule's own actions caused does
+    not restart it (stopped and reported, as for any rule). An internal note, never seen by
+    the customer, neither starts nor stops a wait."""
+    rule, wait = item.rule, item.wait
+    assert wait is not None
+    if _is_note(event):
+        return None
+    if not cond.evaluate(item.condition, facts):
+        await waits.stop(session, rule.id, conversation.id)
+        return None
+    if rule.once_per_conversation and await repo.ran_on(session, rule.id, conversation.id):
+        return None
+    if rule.id in chain or depth >= MAX_CHAIN_DEPTH:
+        if await repo.get_run(session, rule.id, event.id) is not None:
+            return None
+        return await _stop(session, clock, event, rule, depth, chain)
+    await waits.start(session, clock, event, rule.id, wait)
+    return None
+
+
+#: How many of a conversation's latest trigger events a wait ending looks through for the
+#: latest one its own rule did not cause.
+_LATEST_LOOKBACK = 50
+
+
+async def wake(
+    session: AsyncSession,
+    clock: Clock,
+    account_id: int,
+    payload: dict[str, Any],
+    *,
+    allow_private: bool = False,
+) -> RuleRun | None:
+    """A time-based rule's wait ended: act if the conditions still hold.
+
+    The conversation's latest trigger event decides, not the one that started the timer
+    (jobs may run out of order: a customer's reply cancelling the wait may have been handled
+    before the agent's message that started it). Its wait may end later (the rule was
+    changed, or a later event restarted it): the timer moves there instead.
+    """
+    rule_id, conversation_id = int(payload["rule_id"]), int(payload["conversation_id"])
+    row = await repo.get_rule(session, account_id, rule_id)
+    if row is None or not row.enabled or row.wait is None:
+        return None  # deleted, disabled or no longer time-based since the wait started
+    item = compile_rule(row)
+    assert item.wait is not None
+    conversation = await conversations_repo.get_in_account(session, account_id, conversation_id)
+    if conversation is None:
+        return None
+    event = await _latest_trigger(session, conversation, row)
+    if event is None:
+        return None
+    due = await waits.due_at(session, account_id, item.wait, event.created_at)
+    if due is None:
+        return None  # its calendar never opens again
+    now = clock.now()
+    if due > now:
+        await waits.start(session, clock, event, rule_id, item.wait)
+        return None
+    rule = item.rule
+    if await repo.get_run(session, rule_id, event.id) is not None:
+        return None  # acted on this wait already (the job ran before)
+    if rule.once_per_conversation and await repo.ran_on(session, rule_id, conversation.id):
+        return None
+    depth, chain = _cause(event)
+    if rule_id in chain or depth >= MAX_CHAIN_DEPTH:
+        return await _stop(session, clock, event, rule, depth, chain)
+    facts = await facts_for(session, conversation, event, needs_of([item.condition]), now=now)
+    if not cond.evaluate(item.condition, facts):
+        return None
+    return await _act(session, clock, event, conversation, item, depth, chain, allow_private)
+
+
+async def _latest_trigger(
+    session: AsyncSession, conversation: Conversation, rule: Rule
+) -> Event | None:
+    rows = await session.scalars(
+        select(Event)
+        .where(
+            Event.conversation_id == conversation.id,
+            Event.account_id == conversation.account_id,
+            Event.type.in_(rule.triggers),
+        )
+        .order_by(Event.id.desc())
+        .limit(_LATEST_LOOKBACK)
+    )
+    for event in rows:
+        if rule.id not in _cause(event)[1] and not _is_note(event):
+            return event
+    return None
+
+
+def _is_note(event: Event) -> bool:
+    message = event.data.get("message") if isinstance(event.data, dict) else None
+    return isinstance(message, dict) and message.get("kind") == "note"
 
 
 async def _act(

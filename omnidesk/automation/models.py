@@ -61,6 +61,9 @@ class Rule(IdMixin, Base):
     once_per_conversation: Mapped[bool] = mapped_column(default=False)
     #: Later rules are not tried on an event this rule acted on.
     stop_processing: Mapped[bool] = mapped_column(default=False)
+    #: A time-based rule: ``{"amount": 48, "unit": "hours", "business_hours_id": 3}``, how
+    #: long its conditions must hold before it acts (``automation.waits``); None acts at once.
+    wait: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True, default=None)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -14,7 +14,7 @@ from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
 from omnidesk.automation import actions as act
 from omnidesk.automation import conditions as cond
-from omnidesk.automation import engine
+from omnidesk.automation import engine, waits
 from omnidesk.automation import repository as repo
 from omnidesk.automation.models import Macro, Rule, RuleRun
 from omnidesk.automation.schemas import (
@@ -34,6 +34,7 @@ from omnidesk.events.models import Event
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.db import after_commit
 from omnidesk.kit.errors import Forbidden, NotFound, ValidationFailed
+from omnidesk.routing import service as routing
 
 RULE_CREATED = "automation.rule.created"
 RULE_UPDATED = "automation.rule.updated"
@@ -71,10 +72,20 @@ async def _check_rule(
     session: AsyncSession, account_id: int, data: AutomationRuleCreate, allow_private: bool
 ) -> None:
     _check_triggers(data.triggers)
-    cond.compile(data.conditions)
+    condition = cond.compile(data.conditions)
+    for path, calendar_id in cond.calendars_named(condition):
+        await routing.checked_schedule(session, account_id, calendar_id, field=path)
     await _check_actions(
         session, account_id, data.actions, in_macro=False, allow_private=allow_private
     )
+    if data.wait is not None and data.wait.business_hours_id is not None:
+        await routing.checked_schedule(
+            session, account_id, data.wait.business_hours_id, field="wait.business_hours_id"
+        )
+
+
+def _wait_doc(data: AutomationRuleCreate) -> dict[str, Any] | None:
+    return data.wait.model_dump() if data.wait is not None else None
 
 
 def _forget(session: AsyncSession, account_id: int) -> None:
@@ -138,6 +149,7 @@ async def create_rule(
         actions=data.actions,
         once_per_conversation=data.once_per_conversation,
         stop_processing=data.stop_processing,
+        wait=_wait_doc(data),
         created_at=now,
         updated_at=now,
     )
@@ -161,7 +173,7 @@ async def update_rule(
     rule = await get_rule(session, actor, rule_id)
     given = data.model_dump(exclude_unset=True)
     for name, value in given.items():
-        if value is None:
+        if value is None and name != "wait":
             raise ValidationFailed(f"{name} cannot be null", field=name)
     merged = AutomationRuleCreate.model_validate(
         {
@@ -173,12 +185,17 @@ async def update_rule(
             "actions": rule.actions,
             "once_per_conversation": rule.once_per_conversation,
             "stop_processing": rule.stop_processing,
+            "wait": rule.wait,
         }
         | given
     )
     await _check_rule(session, actor.account_id, merged, allow_private)
     for name, value in given.items():
-        setattr(rule, name, _check_triggers(value) if name == "triggers" else value)
+        if name == "triggers":
+            value = _check_triggers(value)
+        elif name == "wait":
+            value = _wait_doc(merged)
+        setattr(rule, name, value)
     rule.updated_at = clock.now()
     await session.flush()
     await _record(
@@ -233,18 +250,20 @@ async def dry_run(
 ) -> DryRunOut:
     """Which conversations the rule would have matched at its trigger events of the last
     ``days`` days, on the conversations' current facts and each event's message; what it
-    would have done. Changes nothing."""
+    would have done (a time-based rule: from when). Changes nothing."""
     actor.require("admin", "supervisor")
     if (data.rule_id is None) == (data.rule is None):
         raise ValidationFailed("give rule_id or rule", field="rule_id")
     if data.rule_id is not None:
         saved = await get_rule(session, actor, data.rule_id)
         triggers, conditions, raw_actions = saved.triggers, saved.conditions, saved.actions
+        wait = waits.Wait.of(saved.wait)
     else:
         assert data.rule is not None
         await _check_rule(session, actor.account_id, data.rule, allow_private)
         triggers = _check_triggers(data.rule.triggers)
         conditions, raw_actions = data.rule.conditions, data.rule.actions
+        wait = waits.Wait.of(_wait_doc(data.rule))
     condition = cond.compile(conditions)
     actions = act.describe(act.compile_actions(raw_actions, allow_private=True))
     rows = list(
@@ -288,6 +307,9 @@ async def dry_run(
                 at=event.created_at,
                 explain=[LeafOut(**vars(leaf)) for leaf in explanation.leaves],
                 actions=actions,
+                acts_at=None
+                if wait is None
+                else await waits.due_at(session, actor.account_id, wait, event.created_at),
             )
         )
     return DryRunOut(examined=len(rows), matches=matches, truncated=truncated)

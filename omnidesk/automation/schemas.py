@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omnidesk.automation.models import Scope
 from omnidesk.kit.types import RowId, Text
@@ -86,6 +86,37 @@ _ACTIONS_DOC = (
 )
 
 
+class RuleWait(BaseModel):
+    """How long the conditions must hold before a time-based rule acts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int = Field(ge=1, le=527_040, examples=[48])
+    unit: Literal["minutes", "hours", "days"] = Field(examples=["hours"])
+    business_hours_id: RowId | None = Field(
+        default=None,
+        description="Count business time in this calendar (GET /api/v1/business-hours): "
+        "its open hours only, holidays skipped. Without it the wait is wall time.",
+    )
+
+    @model_validator(mode="after")
+    def _sensible(self) -> Self:
+        if self.unit == "days" and self.business_hours_id is not None:
+            raise ValueError(
+                "count business time in hours or minutes: a business day is not 24 hours"
+            )
+        if self.amount * {"minutes": 1, "hours": 60, "days": 1440}[self.unit] > 527_040:
+            raise ValueError("a wait is at most a year")
+        return self
+
+
+_WAIT_DOC = (
+    "Makes the rule time-based: each trigger event starts (or restarts) the conversation's "
+    "wait when the conditions match and stops it when they do not; the actions run when the "
+    "wait ends if the conditions still hold. Null: act at once."
+)
+
+
 class AutomationRuleCreate(BaseModel):
     name: Text = Field(min_length=1, max_length=200, examples=["Tag refund requests"])
     description: Text = Field(default="", max_length=1000)
@@ -106,6 +137,7 @@ class AutomationRuleCreate(BaseModel):
     stop_processing: bool = Field(
         default=False, description="When this rule acts on an event, later rules do not."
     )
+    wait: RuleWait | None = Field(default=None, description=_WAIT_DOC)
 
 
 class AutomationRuleUpdate(BaseModel):
@@ -117,6 +149,7 @@ class AutomationRuleUpdate(BaseModel):
     actions: list[Any] | None = Field(default=None, min_length=1)
     once_per_conversation: bool | None = None
     stop_processing: bool | None = None
+    wait: RuleWait | None = Field(default=None, description="Null makes the rule act at once.")
 
 
 class AutomationRuleOut(BaseModel):
@@ -132,6 +165,7 @@ class AutomationRuleOut(BaseModel):
     actions: list[dict[str, Any]]
     once_per_conversation: bool
     stop_processing: bool
+    wait: RuleWait | None
     created_at: datetime
     updated_at: datetime
 
@@ -178,6 +212,11 @@ class DryRunMatch(BaseModel):
     at: datetime
     explain: list[LeafOut]
     actions: list[dict[str, Any]] = Field(description="What the rule would have done.")
+    acts_at: datetime | None = Field(
+        default=None,
+        description="A time-based rule: when its wait from this event ends (it acts then if "
+        "nothing changes before).",
+    )
 
 
 class DryRunOut(BaseModel):

@@ -1,5 +1,5 @@
-"""Background work of automation, run by the job runner: rules reacting to an event, and
-the webhooks their actions call."""
+"""Background work of automation, run by the job runner: rules reacting to an event, the
+waits of time-based rules ending, and the webhooks their actions call."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import httpx
 
 from omnidesk import __version__
-from omnidesk.automation import actions, engine
+from omnidesk.automation import actions, engine, waits
 from omnidesk.channels import ssrf
 from omnidesk.conversations import repository as conversations_repo
 from omnidesk.conversations import service as conversations
@@ -29,6 +29,16 @@ async def run_rules(ctx: JobContext, job: Job) -> None:
             int(event_id),
             allow_private=ctx.settings.webhooks_allow_private_addresses,
         )
+
+
+async def end_wait(ctx: JobContext, job: Job) -> None:
+    await engine.wake(
+        ctx.session,
+        ctx.clock,
+        job.account_id or 0,
+        job.payload,
+        allow_private=ctx.settings.webhooks_allow_private_addresses,
+    )
 
 
 async def call_webhook(ctx: JobContext, job: Job) -> None:
@@ -80,6 +90,7 @@ async def call_webhook(ctx: JobContext, job: Job) -> None:
 
 def register(runner: JobRunner) -> None:
     runner.register(engine.RUN_JOB, run_rules)
+    runner.register(waits.WAKE_JOB, end_wait)
     runner.register(actions.WEBHOOK_JOB, call_webhook)
     engine.forget()  # a new container: nothing cached is known to be of its database
     # Trigger events enqueue their rules' job in their own transaction.

@@ -78,7 +78,7 @@ def _leaf(rng: random.Random) -> dict[str, Any]:
     if kind == 11:
         return {"field": "conversation.channel", "op": "eq", "value": rng.choice(CHANNELS)}
     if kind == 12:
-        return {"field": "time.now", "op": "within_business_hours"}
+        return {"field": "time.now", "op": "within_business_hours", "value": 1}
     return {"field": "contact.email", "op": "matches", "value": r"@(gmail|yahoo)\.com$"}
 
 
@@ -120,7 +120,7 @@ def make_event(rng: random.Random, start: datetime) -> Facts:
         ),
         now=start + timedelta(minutes=rng.randrange(7 * 24 * 60)),
         zone=ZoneInfo("Europe/Paris"),
-        business_hours=lambda at: at.weekday() < 5 and 8 <= at.hour < 18,
+        business_hours=lambda calendar, at: at.weekday() < 5 and 8 <= at.hour < 18,
     )
 
 

@@ -204,6 +204,26 @@ def schedule_of(calendar: BusinessHours) -> hours.Schedule:
     return hours.Schedule.from_doc(calendar.timezone, calendar.weekly, calendar.holidays)
 
 
+async def checked_schedule(
+    session: AsyncSession, account_id: int, business_hours_id: int, *, field: str
+) -> hours.Schedule:
+    """One of the account's calendars, for a definition that counts time in it (an SLA
+    policy, a time-based rule): refused, naming ``field``, when it is another account's,
+    not valid, or never opens (nothing counted in it could ever come due)."""
+    row = await session.get(BusinessHours, business_hours_id)
+    if row is None or row.account_id != account_id:
+        raise NotFound("business hours", field=field)
+    try:
+        schedule = schedule_of(row)
+    except (hours.HoursError, ValueError, KeyError) as exc:
+        raise ValidationFailed(f"the calendar is not valid: {exc}", field=field) from None
+    if schedule.next_open(row.updated_at) is None:
+        raise ValidationFailed(
+            "this calendar never opens: nothing counted in it comes due", field=field
+        )
+    return schedule
+
+
 async def get_business_hours(
     session: AsyncSession, actor: Principal, business_hours_id: int
 ) -> BusinessHours:

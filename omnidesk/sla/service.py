@@ -25,7 +25,7 @@ from omnidesk.inboxes.models import Inbox
 from omnidesk.jobs import timers
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.errors import Conflict, NotFound, ValidationFailed
-from omnidesk.routing.hours import HoursError, Schedule
+from omnidesk.routing import service as routing
 from omnidesk.routing.models import BusinessHours
 from omnidesk.sla import business_time
 from omnidesk.sla import events as ev
@@ -99,20 +99,9 @@ async def _check_definition(
 ) -> None:
     """Refuse, naming the field, what would make a policy that cannot work."""
     if business_hours_id is not None:
-        row = await session.get(BusinessHours, business_hours_id)
-        if row is None or row.account_id != actor.account_id:
-            raise NotFound("business hours", field="business_hours_id")
-        try:
-            schedule = _schedule(row)
-        except (HoursError, ValueError, KeyError) as exc:
-            raise ValidationFailed(
-                f"the calendar is not valid: {exc}", field="business_hours_id"
-            ) from None
-        if schedule.next_open(row.updated_at) is None:
-            raise ValidationFailed(
-                "this calendar never opens: no target could ever be met",
-                field="business_hours_id",
-            )
+        await routing.checked_schedule(
+            session, actor.account_id, business_hours_id, field="business_hours_id"
+        )
     for n, inbox_id in enumerate(conditions.inbox_ids):
         inbox = await session.get(Inbox, inbox_id)
         if inbox is None or inbox.account_id != actor.account_id:
@@ -305,10 +294,6 @@ async def report(
 # Which policy, which calendar ----------------------------------------------------------
 
 
-def _schedule(row: BusinessHours) -> Schedule:
-    return Schedule.from_doc(row.timezone, row.weekly, row.holidays)
-
-
 async def _active_policies(session: AsyncSession, account_id: int) -> Sequence[SlaPolicy]:
     """Cached for the transaction: a batch of inbound messages asks once per account."""
     cache: dict[int, Sequence[SlaPolicy]] = session.info.setdefault(_POLICIES_KEY, {})
@@ -327,7 +312,7 @@ async def _calendar(session: AsyncSession, policy_id: int | None) -> Calendar:
         calendar = None
         if policy is not None and policy.business_hours_id is not None:
             row = await session.get(BusinessHours, policy.business_hours_id)
-            calendar = None if row is None else _schedule(row)
+            calendar = None if row is None else routing.schedule_of(row)
         cache[policy_id] = calendar
     return cache[policy_id]
 

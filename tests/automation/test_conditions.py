@@ -18,6 +18,7 @@ from omnidesk.automation.conditions import (
     ConversationFacts,
     Facts,
     MessageFacts,
+    calendars_named,
     compile,
     evaluate,
     explain,
@@ -61,7 +62,9 @@ def facts(**over: Any) -> Facts:
         ),
         now=over.pop("now", NOW),
         zone=over.pop("zone", ZoneInfo("Europe/Paris")),
-        business_hours=over.pop("business_hours", lambda at: 8 <= at.hour < 18),
+        business_hours=over.pop(
+            "business_hours", lambda calendar, at: calendar == 1 and 8 <= at.hour < 18
+        ),
     )
 
 
@@ -127,7 +130,7 @@ def check(field: str, op: str, value: Any = None, f: Facts | None = None) -> boo
         ("time.now", "lt", "2026-11-23T22:00:00+01:00", False),
         ("time.now", "gte", "2026-11-23T21:30:00+00:00", True),
         ("time.now", "lte", "2026-11-23T21:29:00+00:00", False),
-        ("time.now", "within_business_hours", None, False),
+        ("time.now", "within_business_hours", 1, False),  # 21:30 UTC: closed
         # custom fields and contact attributes
         ("conversation.custom.plan", "eq", "gold", True),
         ("conversation.custom.plan", "starts_with", "go", True),
@@ -152,10 +155,24 @@ def test_operator(field: str, op: str, value: Any, expected: bool) -> None:
     assert check(field, op, value) is expected
 
 
-def test_business_hours_uses_the_injected_predicate() -> None:
-    open_now = facts(business_hours=lambda at: True)
-    assert check("time.now", "within_business_hours", f=open_now)
-    assert not check("time.now", "within_business_hours", f=facts(business_hours=None))
+def test_business_hours_asks_the_named_calendar() -> None:
+    asked: list[tuple[int, datetime]] = []
+
+    def ask(calendar: int, at: datetime) -> bool:
+        asked.append((calendar, at))
+        return calendar == 7
+
+    assert check("time.now", "within_business_hours", 7, f=facts(business_hours=ask))
+    assert not check("time.now", "within_business_hours", 8, f=facts(business_hours=ask))
+    assert asked == [(7, NOW), (8, NOW)]
+    assert not check("time.now", "within_business_hours", 7, f=facts(business_hours=None))
+    for bad in (None, "7", 0, True, 1.5):
+        leaf = {"field": "time.now", "op": "within_business_hours", "value": bad}
+        with pytest.raises(ValidationFailed) as refused:
+            compile({"all": [leaf]})
+        assert refused.value.field == "conditions.all.0.value"
+    leaf = {"field": "time.now", "op": "within_business_hours", "value": 7}
+    assert calendars_named(compile({"any": [{"not": leaf}]})) == [("conditions.any.0.not.value", 7)]
 
 
 @pytest.mark.parametrize(

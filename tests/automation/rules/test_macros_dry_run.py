@@ -226,9 +226,30 @@ def _recipes() -> list[dict[str, Any]]:
 
 
 async def test_the_documented_recipes_are_accepted_and_do_what_they_say(desk: Desk) -> None:
+    office = await desk.call(
+        "POST",
+        "/api/v1/routing/business-hours",
+        json={
+            "name": "Office",
+            "timezone": "UTC",
+            "weekly": {"monday": [{"start": "09:00", "end": "17:00"}]},
+        },
+        expect=201,
+    )
     recipes = _recipes()
-    assert len(recipes) >= 4
+    assert len(recipes) >= 7
     for recipe in recipes:
+        # The recipes name "your calendar" as 1.
+        wait = recipe.get("wait") or {}
+        if wait.get("business_hours_id") == 1:
+            wait["business_hours_id"] = office["id"]
+        text = json.dumps(recipe["conditions"])
+        recipe["conditions"] = json.loads(
+            text.replace(
+                '"within_business_hours", "value": 1',
+                f'"within_business_hours", "value": {office["id"]}',
+            )
+        )
         await desk.rule(**recipe)
     conversation = await desk.customer_writes(
         "I was charged twice, I want a REFUND", message_id="r1"
