@@ -318,9 +318,15 @@ async def _close(client: Any) -> None:
             await asyncio.wait_for(client.logout(), 2.0)
     transport = getattr(client.protocol, "transport", None)
     if transport is not None:
-        transport.close()
-    for task in list(getattr(client, "tasks", ())) + list(getattr(client.protocol, "tasks", ())):
-        task.cancel()
+        # Logged out (or giving up): drop the connection now. A graceful close waits for
+        # the server's TLS close_notify, and its socket outlives a caller whose event loop
+        # stops first (a check run in a short-lived loop).
+        transport.abort()
+    connecting = getattr(client, "_client_task", None)
+    tasks = list(getattr(client, "tasks", ())) + list(getattr(client.protocol, "tasks", ()))
+    for task in [connecting, *tasks]:
+        if task is not None and not task.done():
+            task.cancel()
 
 
 def _mailbox_argument(name: str) -> str:
