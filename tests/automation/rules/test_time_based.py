@@ -58,6 +58,17 @@ async def _advance_to(desk: Desk, at: datetime) -> None:
     await desk.drain()
 
 
+async def _resolve_after_7_days(desk: Desk) -> dict[str, Any]:
+    """No customer reply for 7 days after the agent's message: resolve."""
+    return await desk.rule(
+        name="Resolve after 7 days without the customer",
+        triggers=["message.created", "message.received"],
+        conditions=AGENT_WROTE,
+        wait={"amount": 7, "unit": "days"},
+        actions=[{"type": "set_status", "status": "resolved"}],
+    )
+
+
 async def _status(desk: Desk, conversation: int, status: str) -> None:
     url = f"/api/v1/conversations/{conversation}"
     await desk.call("PATCH", url, json={"status": status})
@@ -108,13 +119,7 @@ async def test_pending_for_48_business_hours_reminds_the_customer(desk: Desk) ->
 
 
 async def test_no_customer_reply_for_7_days_resolves(desk: Desk) -> None:
-    rule = await desk.rule(
-        name="Resolve after 7 days without the customer",
-        triggers=["message.created", "message.received"],
-        conditions=AGENT_WROTE,
-        wait={"amount": 7, "unit": "days"},
-        actions=[{"type": "set_status", "status": "resolved"}],
-    )
+    rule = await _resolve_after_7_days(desk)
     conversation = await desk.customer_writes("How do I export?", message_id="e1")
     url = f"/api/v1/conversations/{conversation}"
     desk.clock.advance(HOUR)
@@ -155,12 +160,7 @@ async def test_a_wait_ending_looks_at_the_latest_event_not_the_one_that_started_
 ) -> None:
     """Jobs may run out of order: a stale timer from the agent's message, started after
     the customer's reply was handled, must not resolve the conversation."""
-    rule = await desk.rule(
-        triggers=["message.created", "message.received"],
-        conditions=AGENT_WROTE,
-        wait={"amount": 7, "unit": "days"},
-        actions=[{"type": "set_status", "status": "resolved"}],
-    )
+    rule = await _resolve_after_7_days(desk)
     conversation = await desk.customer_writes("Hi", message_id="s1")
     url = f"/api/v1/conversations/{conversation}"
     await desk.call("POST", f"{url}/messages", json={"body": "Hello!"}, expect=201)
