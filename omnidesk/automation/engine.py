@@ -7,6 +7,9 @@ account's rules filed for that trigger (``ConditionIndex``) on the conversation'
 runs each matching rule's actions in a savepoint and records a :class:`RuleRun` (unique
 per rule and event: a job run twice acts once).
 
+A rule with a wait (time-based) does not act on its trigger events: they start or stop the
+conversation's timer, and the rule acts when the timer ends (``wake``, ``automation.waits``).
+
 Loop protection: the events a rule's actions record carry ``data.cause`` (the chain of
 rules and its depth, set through ``events.CAUSE_KEY``). A rule that matches an event its own
 chain caused, or an event deeper than :data:`MAX_CHAIN_DEPTH`, is not run: the rule run is
@@ -358,15 +361,7 @@ async def run_event(
     rules = await _rules_for(session, event.account_id, event.type)
     if not rules.immediate and not rules.waiting:
         return []
-    # One conversation's rules run one event at a time, so that "once per conversation" and
-    # a concurrent job's rule runs are seen: SQLite serialises writers already; PostgreSQL
-    # takes a lock on the conversation's number until this job commits (an advisory lock:
-    # the conversation's row stays free for the inbound path).
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:space, :key)"),
-            {"space": _LOCK_SPACE, "key": event.conversation_id % 2**31},
-        )
+    await _one_at_a_time(session, event.conversation_id)
     conversation = await conversations_repo.get_in_account(
         session, event.account_id, event.conversation_id
     )
@@ -454,6 +449,7 @@ async def wake(
         return None  # deleted, disabled or no longer time-based since the wait started
     item = compile_rule(row)
     assert item.wait is not None
+    await _one_at_a_time(session, conversation_id)
     conversation = await conversations_repo.get_in_account(session, account_id, conversation_id)
     if conversation is None:
         return None
@@ -503,6 +499,18 @@ async def _latest_trigger(
 def _is_note(event: Event) -> bool:
     message = event.data.get("message") if isinstance(event.data, dict) else None
     return isinstance(message, dict) and message.get("kind") == "note"
+
+
+async def _one_at_a_time(session: AsyncSession, conversation_id: int) -> None:
+    """One conversation's rules run one event (or wait ending) at a time, so that "once per
+    conversation" and a concurrent job's rule runs are seen: SQLite serialises writers
+    already; PostgreSQL takes a lock on the conversation's number until this job commits
+    (an advisory lock: the conversation's row stays free for the inbound path)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"),
+            {"space": _LOCK_SPACE, "key": conversation_id % 2**31},
+        )
 
 
 async def _act(
