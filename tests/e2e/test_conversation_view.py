@@ -171,11 +171,13 @@ async def test_agent_replies_by_email_notes_attaches_and_snoozes(
     await log_in(page, room.centre)
     await page.goto(f"{room.centre.server.url}/app/conversations/{cid}")
 
-    # The email composer, loaded on demand, prefilled as the server would address it.
+    # The email composer, loaded on demand, prefilled as the server would address it (To
+    # from the contact and Cc from the messages: two requests, either may answer first).
     to, cc = page.get_by_label("To", exact=True), page.get_by_label("Cc", exact=True)
     await to.wait_for()
     await page.wait_for_function(
-        "document.querySelector('#email-cc').value.includes('dan@customer.example.com')"
+        "document.querySelector('#email-to').value !== ''"
+        " && document.querySelector('#email-cc').value.includes('dan@customer.example.com')"
     )
     assert await to.input_value() == "carla@customer.example.com"
     assert await cc.input_value() == "dan@customer.example.com"
