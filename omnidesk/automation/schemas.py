@@ -95,7 +95,7 @@ class RuleWait(BaseModel):
     unit: Literal["minutes", "hours", "days"] = Field(examples=["hours"])
     business_hours_id: RowId | None = Field(
         default=None,
-        description="Count business time in this calendar (GET /api/v1/business-hours): "
+        description="Count business time in this calendar (GET /api/v1/routing/business-hours): "
         "its open hours only, holidays skipped. Without it the wait is wall time.",
     )
 
