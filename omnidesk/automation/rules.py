@@ -10,11 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
 from omnidesk.automation import actions as act
 from omnidesk.automation import conditions as cond
-from omnidesk.automation import engine, waits
+from omnidesk.automation import engine, sharing, waits
 from omnidesk.automation import repository as repo
 from omnidesk.automation.models import Macro, Rule, RuleRun
 from omnidesk.automation.schemas import (
@@ -33,7 +32,7 @@ from omnidesk.events import service as events
 from omnidesk.events.models import Event
 from omnidesk.kit.clock import Clock
 from omnidesk.kit.db import after_commit
-from omnidesk.kit.errors import Forbidden, NotFound, ValidationFailed
+from omnidesk.kit.errors import NotFound, ValidationFailed
 from omnidesk.routing import service as routing
 
 RULE_CREATED = "automation.rule.created"
@@ -329,14 +328,6 @@ async def get_macro(session: AsyncSession, actor: Principal, macro_id: int) -> M
     return macro
 
 
-def _check_may_edit(actor: Principal, macro: Macro) -> None:
-    if macro.scope == "personal":
-        if macro.owner_id != actor.user_id:
-            raise Forbidden("only its owner may change a personal macro")
-    elif actor.role != "admin":
-        raise Forbidden("only admins may change shared macros")
-
-
 async def create_macro(
     session: AsyncSession,
     clock: Clock,
@@ -345,17 +336,7 @@ async def create_macro(
     *,
     allow_private: bool,
 ) -> Macro:
-    if data.scope != "personal":
-        actor.require("admin")
-    if data.scope == "team":
-        if data.team_id is None:
-            raise ValidationFailed("a team's macro needs team_id", field="team_id")
-        if await accounts_repo.get_team(session, actor.account_id, data.team_id) is None:
-            raise NotFound("team", field="team_id")
-    elif data.team_id is not None:
-        raise ValidationFailed("team_id is for scope `team` only", field="team_id")
-    if data.scope == "personal" and actor.user_id is None:
-        raise ValidationFailed("a personal macro belongs to a user", field="scope")
+    await sharing.check_new(session, actor, data.scope, data.team_id, "macro")
     await _check_actions(
         session, actor.account_id, data.actions, in_macro=True, allow_private=allow_private
     )
@@ -401,7 +382,7 @@ async def update_macro(
     allow_private: bool,
 ) -> Macro:
     macro = await get_macro(session, actor, macro_id)
-    _check_may_edit(actor, macro)
+    sharing.check_may_edit(actor, macro, "macro")
     if data.name is not None:
         macro.name = data.name
     if data.actions is not None:
@@ -419,7 +400,7 @@ async def delete_macro(
     session: AsyncSession, clock: Clock, actor: Principal, macro_id: int
 ) -> None:
     macro = await get_macro(session, actor, macro_id)
-    _check_may_edit(actor, macro)
+    sharing.check_may_edit(actor, macro, "macro")
     await _record_macro(session, clock, actor, MACRO_DELETED, macro)
     await session.delete(macro)
     await session.flush()

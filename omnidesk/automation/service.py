@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omnidesk.accounts import repository as accounts_repo
 from omnidesk.accounts.principal import Principal
 from omnidesk.automation import repository as repo
-from omnidesk.automation import templates
+from omnidesk.automation import sharing, templates
 from omnidesk.automation.models import CannedResponse
 from omnidesk.automation.schemas import CannedResponseCreate, CannedResponseUpdate
 from omnidesk.contacts import repository as contacts_repo
@@ -18,7 +18,7 @@ from omnidesk.conversations import service as conversations
 from omnidesk.conversations.models import Conversation
 from omnidesk.events import service as events
 from omnidesk.kit.clock import Clock
-from omnidesk.kit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from omnidesk.kit.errors import Conflict, NotFound, ValidationFailed
 
 CREATED = "canned_response.created"
 UPDATED = "canned_response.updated"
@@ -34,14 +34,6 @@ def _check_body(body: str) -> None:
             + " (see GET /api/v1/canned-responses/variables)",
             field="body",
         )
-
-
-def _check_may_edit(principal: Principal, canned: CannedResponse) -> None:
-    if canned.scope == "personal":
-        if canned.owner_id != principal.user_id:
-            raise Forbidden("only its owner may change a personal canned response")
-    elif principal.role != "admin":
-        raise Forbidden("only admins may change shared canned responses")
 
 
 async def _check_shortcut_free(
@@ -95,17 +87,7 @@ async def get_canned(session: AsyncSession, principal: Principal, canned_id: int
 async def create_canned(
     session: AsyncSession, clock: Clock, principal: Principal, data: CannedResponseCreate
 ) -> CannedResponse:
-    if data.scope != "personal":
-        principal.require("admin")
-    if data.scope == "team":
-        if data.team_id is None:
-            raise ValidationFailed("a team's canned response needs team_id", field="team_id")
-        if await accounts_repo.get_team(session, principal.account_id, data.team_id) is None:
-            raise NotFound("team", field="team_id")
-    elif data.team_id is not None:
-        raise ValidationFailed("team_id is for scope `team` only", field="team_id")
-    if data.scope == "personal" and principal.user_id is None:
-        raise ValidationFailed("a personal canned response belongs to a user", field="scope")
+    await sharing.check_new(session, principal, data.scope, data.team_id, "canned response")
     _check_body(data.body)
     now = clock.now()
     canned = CannedResponse(
@@ -135,7 +117,7 @@ async def update_canned(
     data: CannedResponseUpdate,
 ) -> CannedResponse:
     canned = await get_canned(session, principal, canned_id)
-    _check_may_edit(principal, canned)
+    sharing.check_may_edit(principal, canned, "canned response")
     if data.shortcut is not None and data.shortcut.lower() != canned.shortcut:
         await _check_shortcut_free(session, principal, canned, data.shortcut.lower())
         canned.shortcut = data.shortcut.lower()
@@ -154,7 +136,7 @@ async def delete_canned(
     session: AsyncSession, clock: Clock, principal: Principal, canned_id: int
 ) -> None:
     canned = await get_canned(session, principal, canned_id)
-    _check_may_edit(principal, canned)
+    sharing.check_may_edit(principal, canned, "canned response")
     await _record(session, clock, principal, DELETED, canned)
     await session.delete(canned)
     await session.flush()
